@@ -1,0 +1,35 @@
+# f2b build and checks. `make test` is what CI runs.
+GO      ?= go
+BIN     ?= bin/f2b
+PKGS    := ./...
+
+.PHONY: all build test vet fmt-check bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/f2b
+
+# Unit tests, golden files, replay cases, examples and fuzz seed corpora,
+# with the race detector.
+test: fmt-check vet
+	$(GO) test -race -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Benchmarks print figures; they assert nothing about speed.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Build, then replay the shipped sample log through examples/sshd.hcl.
+demo: build
+	$(BIN) validate examples/sshd.hcl
+	$(BIN) replay examples/sshd.log --config examples/sshd.hcl --dry-run --now 2026-03-01T00:00:00Z
+
+clean:
+	rm -rf bin

@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind is the type of events a node emits or accepts. The compiler checks
+// that every edge joins an output kind to the same input kind.
+type Kind uint8
+
+// The event kinds that flow through a pipeline.
+const (
+	// KindNone marks a node with no input (sources) or no output (sinks).
+	KindNone Kind = iota
+	// KindLine is a raw log line read by a source.
+	KindLine
+	// KindFailure is one failure attributed to a host by a matcher.
+	KindFailure
+	// KindAction is a ban decision (ban, unban, prolong) made by a counter.
+	KindAction
+)
+
+// String names the kind as diagnostics show it.
+func (k Kind) String() string {
+	switch k {
+	case KindNone:
+		return "nothing"
+	case KindLine:
+		return "lines"
+	case KindFailure:
+		return "failures"
+	case KindAction:
+		return "bans"
+	}
+	return "unknown"
+}
+
+// Event is what flows along an edge. Exactly one of the payload groups is set,
+// chosen by Kind. Events are passed by value; the pointed-to payloads must not
+// be changed by a receiver because fan-out hands the same pointer to every
+// consumer.
+type Event struct {
+	Kind Kind
+	// Time is the event time: for a line, the time its source read it (zero
+	// in replay, where only the line's own timestamp counts); for a failure,
+	// the time parsed from the line; for an action, the time it takes effect.
+	Time time.Time
+
+	// Line fields (KindLine).
+	Text   string // the line without its trailing newline
+	Origin string // where the line came from: a file path, "stdin", "journal"
+	LineNo int64  // physical line number within Origin, counting from 1
+
+	// Watermark, when set on a KindFailure event with a nil Failure, only
+	// advances the log's clock to Time: counters fire their expired timers
+	// and forward nothing. Matchers emit one when the log time moves on, so
+	// replays unban on the log's own clock even when no failure arrives.
+	Watermark bool
+
+	Failure *Failure // KindFailure
+	Action  *Action  // KindAction
+}
+
+// Failure is one failure of one host, found by a matcher.
+type Failure struct {
+	Matcher  string            // node ID of the matcher, e.g. "matcher.sshd"
+	Host     netip.Addr        // the failing address (IPv4-mapped IPv6 unmapped)
+	HostText string            // the host exactly as written in the log
+	Fields   map[string]string // named captures (<F-USER> is "user"), nil when none
+	Lines    []string          // the matched line(s)
+}
+
+// ActionType says what a counter decided.
+type ActionType uint8
+
+// Action types.
+const (
+	// Ban starts a ban of Host.
+	Ban ActionType = iota + 1
+	// Unban ends the ban of Host.
+	Unban
+	// Prolong extends a running ban of Host to a later end.
+	Prolong
+)
+
+// String names the action as timelines print it.
+func (a ActionType) String() string {
+	switch a {
+	case Ban:
+		return "ban"
+	case Unban:
+		return "unban"
+	case Prolong:
+		return "prolong"
+	}
+	return "unknown"
+}
+
+// Permanent is the ban duration of a ban that never ends.
+const Permanent time.Duration = -1
+
+// Action is a ban decision of one counter (one jail).
+type Action struct {
+	Type     ActionType
+	Jail     string     // the counter's name, e.g. "sshd"
+	Host     netip.Addr // the banned address
+	HostText string     // the host as the log wrote it
+	// Failures is the number of failures behind the ban.
+	Failures int
+	// BanTime is the length of this ban; Permanent for one that never ends.
+	BanTime time.Duration
+	// Start is when the ban began; End when it ends (zero when permanent).
+	Start, End time.Time
+	// BanCount numbers this host's bans in this jail: 1 for the first.
+	BanCount int
+	Matches  []string          // the lines behind the ban
+	Fields   map[string]string // captures of the last failure
+}

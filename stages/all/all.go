@@ -1,0 +1,24 @@
+// Package all registers every stage type f2b ships.
+package all
+
+import (
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/window"
+	"github.com/f2bproject/f2b/stages/matcher/regex"
+	"github.com/f2bproject/f2b/stages/sink/exec"
+	logsink "github.com/f2bproject/f2b/stages/sink/log"
+	"github.com/f2bproject/f2b/stages/source/file"
+	"github.com/f2bproject/f2b/stages/source/stdin"
+)
+
+// Registry returns a new registry holding every stage type.
+func Registry() *engine.Registry {
+	r := engine.NewRegistry()
+	file.Register(r)
+	stdin.Register(r)
+	regex.Register(r)
+	window.Register(r)
+	logsink.Register(r)
+	exec.Register(r)
+	return r
+}

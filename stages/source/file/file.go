@@ -1,0 +1,252 @@
+// Package file is the `source "file"` stage: it reads log files named by
+// paths and glob patterns.
+//
+// # Reading
+//
+// Globs are expanded when the stage runs and the matches read in sorted
+// order; files ending in .gz are decompressed. When more than one file is
+// read, their lines are merged in time order (each line's timestamp found
+// by the default date detection; a line without one keeps the time of the
+// line before it in the same file), so a log and its rotated siblings
+// (auth.log, auth.log.1, auth.log.2.gz) replay as one timeline. A missing
+// or unreadable file is logged with its name and the others go on.
+//
+// Following files live (rotation, positions) is the daemon's part; this
+// stage reads every file once and then ends, which is what replay wants.
+package file
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/f2bproject/f2b/confval"
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/logtime"
+	"github.com/f2bproject/f2b/stages/source/lines"
+)
+
+// Arguments configure a file source.
+type Arguments struct {
+	// Paths are file names or glob patterns (filepath.Match syntax).
+	Paths []string `hcl:"paths"`
+}
+
+// Register adds source "file" to r.
+func Register(r *engine.Registry) {
+	r.Register(engine.Registration{
+		Kind:    "source",
+		Type:    "file",
+		Out:     engine.KindLine,
+		Summary: "reads log files named by paths and globs",
+		NewArgs: func() any { return &Arguments{} },
+		Build:   func(o engine.Options, a any) (engine.Stage, error) { return New(o, a.(*Arguments)) },
+	})
+}
+
+// Source reads files once.
+type Source struct {
+	opts  engine.Options
+	paths []string
+	stats Counts
+}
+
+var _ engine.Stage = (*Source)(nil)
+
+// New checks args and returns the stage.
+func New(opts engine.Options, args *Arguments) (*Source, error) {
+	if len(args.Paths) == 0 {
+		return nil, confval.AttrErr("paths", errors.New("no paths given; name at least one file or glob"))
+	}
+	var errs []error
+	for i, p := range args.Paths {
+		if strings.TrimSpace(p) == "" {
+			errs = append(errs, &confval.AttrError{Attr: "paths", Index: i, Err: errors.New("empty path")})
+			continue
+		}
+		if _, err := filepath.Match(p, ""); err != nil {
+			errs = append(errs, &confval.AttrError{Attr: "paths", Index: i, Err: fmt.Errorf("bad glob pattern %q: %w", p, err)})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Source{opts: opts, paths: args.Paths}, nil
+}
+
+// Counts are the source's statistics.
+type Counts struct {
+	Lines   atomic.Int64 // lines emitted
+	Skipped atomic.Int64 // overlong lines skipped
+	Errors  atomic.Int64 // files that could not be read
+}
+
+// Stats implements engine.Stats.
+func (s *Source) Stats() map[string]int64 {
+	return map[string]int64{"lines": s.stats.Lines.Load(), "skipped": s.stats.Skipped.Load(), "read_errors": s.stats.Errors.Load()}
+}
+
+// Run implements engine.Stage: it reads every matching file once.
+func (s *Source) Run(ctx context.Context, _ <-chan engine.Event, out chan<- engine.Event) error {
+	files := Expand(s.paths, s.opts.Logger)
+	return ReadMerged(ctx, files, s.opts.Logger, &s.stats, out)
+}
+
+// Expand resolves paths and globs into existing file names, sorted per
+// pattern, without duplicates. A plain path that does not exist is kept so
+// that reading it reports the error.
+func Expand(paths []string, logger *slog.Logger) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		matches := []string{p}
+		if strings.ContainsAny(p, "*?[") {
+			matches, _ = filepath.Glob(p)
+			sort.Strings(matches)
+			if len(matches) == 0 {
+				logger.Warn("no file matches the pattern yet", "pattern", p)
+			}
+		}
+		for _, m := range matches {
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// input is one open file with its next line read ahead.
+type input struct {
+	name    string
+	closer  io.Closer
+	scanner *lines.Scanner
+	line    string
+	lineNo  int64
+	key     time.Time // the line's time, for merging
+	done    bool
+}
+
+// ReadMerged reads files (or standard input for "-") once and sends their
+// lines to out, merged in time order when there are several.
+func ReadMerged(ctx context.Context, files []string, logger *slog.Logger, stats *Counts, out chan<- engine.Event) error {
+	var ins []*input
+	defer func() {
+		for _, in := range ins {
+			in.closer.Close()
+		}
+	}()
+	for _, name := range files {
+		in, err := open(name)
+		if err != nil {
+			logger.Error("cannot read log", "path", name, "err", err)
+			stats.Errors.Add(1)
+			continue
+		}
+		ins = append(ins, in)
+	}
+	var det *logtime.Detector
+	if len(ins) > 1 {
+		var err error
+		if det, err = logtime.New(logtime.Options{}); err != nil {
+			return err
+		}
+	}
+	advance := func(in *input) {
+		line, no, err := in.scanner.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				logger.Error("cannot read log", "path", in.name, "err", err)
+				stats.Errors.Add(1)
+			}
+			in.done = true
+			return
+		}
+		in.line, in.lineNo = line, no
+		if det != nil {
+			if t, _, _, ok := det.Match(line); ok {
+				in.key = t
+			}
+		}
+	}
+	for _, in := range ins {
+		advance(in)
+	}
+	for {
+		var next *input
+		for _, in := range ins {
+			if !in.done && (next == nil || in.key.Before(next.key)) {
+				next = in
+			}
+		}
+		if next == nil {
+			break
+		}
+		ev := engine.Event{Kind: engine.KindLine, Text: next.line, Origin: next.name, LineNo: next.lineNo}
+		select {
+		case out <- ev:
+		case <-ctx.Done():
+			return nil
+		}
+		stats.Lines.Add(1)
+		advance(next)
+	}
+	for _, in := range ins {
+		stats.Skipped.Add(in.scanner.Skipped())
+	}
+	return nil
+}
+
+func open(name string) (*input, error) {
+	var f *os.File
+	if name == "-" {
+		f = os.Stdin
+	} else {
+		var err error
+		if f, err = os.Open(name); err != nil {
+			return nil, err
+		}
+	}
+	var r io.Reader = f
+	var closer io.Closer = f
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		r = zr
+		closer = multiCloser{zr, f}
+	}
+	if name == "-" {
+		closer = nopCloser{}
+	}
+	return &input{name: name, closer: closer, scanner: lines.NewScanner(r)}, nil
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for _, c := range m {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
