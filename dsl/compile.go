@@ -20,7 +20,17 @@ func (p *Pipeline) Compile(spec engine.Spec, reg *engine.Registry, opts engine.B
 	g, problems := engine.Compile(spec, reg, opts)
 	var diags hcl.Diagnostics
 	for _, pr := range problems {
+		if pr.Input < 0 && (p.badArgs[pr.ID] && pr.Severity == engine.SeverityError ||
+			p.badInputs[pr.ID] && pr.Summary == engine.SummaryMissingInputs) {
+			continue // a decode error already said what is wrong
+		}
+		if pr.Severity == engine.SeverityWarning && len(p.badInputs) > 0 && strings.HasPrefix(pr.Summary, "Unused ") {
+			continue // likely the target of a reference that did not resolve
+		}
 		diags = append(diags, p.diagnose(pr)...)
+	}
+	if p.loadErrors {
+		return nil, diags
 	}
 	return g, diags
 }

@@ -21,7 +21,22 @@ type Pipeline struct {
 	Files Files
 
 	nodes map[string]*nodeSource
+	// decoded is set once every block was decoded, even with errors: the
+	// spec is then worth compiling to find the remaining mistakes.
+	decoded bool
+	// loadErrors is set when Load reported errors; Compile then only
+	// reports problems and never returns a graph.
+	loadErrors bool
+	// badArgs are nodes whose arguments failed to decode and badInputs
+	// nodes with an input that did not resolve; the engine's follow-on
+	// complaints about them (a failed Build, missing inputs) would only
+	// repeat what was said.
+	badArgs, badInputs map[string]bool
 }
+
+// Decoded reports whether every block was decoded, so that compiling the
+// pipeline can find further mistakes even when Load reported errors.
+func (p *Pipeline) Decoded() bool { return p != nil && p.decoded }
 
 // nodeSource remembers where a node was written.
 type nodeSource struct {
@@ -48,7 +63,9 @@ func Load(paths []string, reg *engine.Registry) (*Pipeline, hcl.Diagnostics) {
 	}
 	p, d := decode(files, reg, baseDir)
 	p.Files = parsed
-	return p, append(diags, d...)
+	diags = append(diags, d...)
+	p.loadErrors = diags.HasErrors()
+	return p, diags
 }
 
 // LoadSource decodes one pipeline held in memory; name is used in
@@ -60,11 +77,13 @@ func LoadSource(name string, src []byte, reg *engine.Registry) (*Pipeline, hcl.D
 	}
 	p, d := decode(files, reg, filepath.Dir(name))
 	p.Files = parsed
-	return p, append(diags, d...)
+	diags = append(diags, d...)
+	p.loadErrors = diags.HasErrors()
+	return p, diags
 }
 
 func decode(files []*hcl.File, reg *engine.Registry, baseDir string) (*Pipeline, hcl.Diagnostics) {
-	p := &Pipeline{nodes: map[string]*nodeSource{}}
+	p := &Pipeline{nodes: map[string]*nodeSource{}, badArgs: map[string]bool{}, badInputs: map[string]bool{}}
 	var diags hcl.Diagnostics
 
 	// Phase 2: the top level of every file.
@@ -100,6 +119,10 @@ func decode(files []*hcl.File, reg *engine.Registry, baseDir string) (*Pipeline,
 	ctx.Variables["local"] = cty.ObjectVal(locals)
 	if diags.HasErrors() {
 		return p, diags
+	}
+	var localNames []string
+	for name := range locals {
+		localNames = append(localNames, name)
 	}
 
 	// Phase 4: every stage block, collecting every error.
@@ -165,7 +188,18 @@ func decode(files []*hcl.File, reg *engine.Registry, baseDir string) (*Pipeline,
 			continue
 		}
 		args := r.NewArgs()
-		diags = append(diags, gohcl.DecodeBody(rest, ctx, args)...)
+		if d := checkBodyRefs(b.Body, ctx, localNames); d.HasErrors() {
+			diags = append(diags, d...)
+			p.badArgs[pn.spec.ID()] = true
+			pn.spec.Args = args
+			nodes = append(nodes, pn)
+			continue
+		}
+		d = gohcl.DecodeBody(rest, ctx, args)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			p.badArgs[pn.spec.ID()] = true
+		}
 		pn.spec.Args = args
 		nodes = append(nodes, pn)
 	}
@@ -196,11 +230,15 @@ func decode(files []*hcl.File, reg *engine.Registry, baseDir string) (*Pipeline,
 				Detail:   "inputs must be a list of references, e.g. inputs = [source.auth].",
 				Subject:  pn.inputs.Range().Ptr(),
 			})
+			p.badInputs[pn.spec.ID()] = true
 			continue
 		}
 		for _, e := range exprs {
 			id, rng, d := resolveRef(e, declared, kindsOf)
 			diags = append(diags, d...)
+			if d.HasErrors() {
+				p.badInputs[pn.spec.ID()] = true
+			}
 			if d.HasErrors() || disabled[id] {
 				continue
 			}
@@ -208,16 +246,13 @@ func decode(files []*hcl.File, reg *engine.Registry, baseDir string) (*Pipeline,
 			pn.src.inputs = append(pn.src.inputs, rng)
 		}
 	}
-	if diags.HasErrors() {
-		return p, diags
-	}
 
 	// A node whose inputs were all disabled is disabled too.
 	for changed := true; changed; {
 		changed = false
 		for _, pn := range nodes {
 			id := pn.spec.ID()
-			if disabled[id] || pn.inputs == nil || len(pn.spec.Inputs) > 0 {
+			if disabled[id] || p.badInputs[id] || pn.inputs == nil || len(pn.spec.Inputs) > 0 {
 				continue
 			}
 			disabled[id] = true
@@ -243,6 +278,7 @@ func decode(files []*hcl.File, reg *engine.Registry, baseDir string) (*Pipeline,
 		p.Spec.Nodes = append(p.Spec.Nodes, pn.spec)
 		p.nodes[pn.spec.ID()] = pn.src
 	}
+	p.decoded = true
 	return p, diags
 }
 
@@ -280,4 +316,20 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// checkBodyRefs runs checkRefs over every attribute of a block body.
+func checkBodyRefs(body hcl.Body, ctx *hcl.EvalContext, locals []string) hcl.Diagnostics {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, a := range sb.Attributes {
+		if a.Name == attrInputs {
+			continue // references to blocks, checked as traversals
+		}
+		diags = append(diags, checkRefs(a.Expr, ctx, locals)...)
+	}
+	return diags
 }

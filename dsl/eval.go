@@ -189,13 +189,19 @@ func evalLocals(blocks []*hcl.Block, ctx *hcl.EvalContext) (map[string]cty.Value
 	sort.Strings(names)
 
 	locals := map[string]cty.Value{}
-	state := map[string]int{} // 0 new, 1 in progress, 2 done
+	const (
+		fresh = iota
+		inProgress
+		done
+		failed // in a cycle, or refers to something undeclared or failed
+	)
+	state := map[string]int{}
 	var visit func(name string, stack []string)
 	visit = func(name string, stack []string) {
 		switch state[name] {
-		case 2:
+		case done, failed:
 			return
-		case 1:
+		case inProgress:
 			a := attrs[name]
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -203,37 +209,41 @@ func evalLocals(blocks []*hcl.Block, ctx *hcl.EvalContext) (map[string]cty.Value
 				Detail:   fmt.Sprintf("Local values refer to each other in a circle: %s.", strings.Join(append(stack, name), " -> ")),
 				Subject:  a.Expr.Range().Ptr(),
 			})
+			state[name] = failed
 			return
 		}
-		state[name] = 1
+		state[name] = inProgress
 		a := attrs[name]
+		ok := true
+		if d := checkRefs(a.Expr, ctx, names); d.HasErrors() {
+			diags = append(diags, d...)
+			ok = false
+		}
 		for _, tr := range a.Expr.Variables() {
 			if tr.RootName() != "local" || len(tr) < 2 {
 				continue
 			}
-			step, ok := tr[1].(hcl.TraverseAttr)
-			if !ok {
-				continue
-			}
-			if _, known := attrs[step.Name]; !known {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Reference to undeclared local value",
-					Detail:   fmt.Sprintf("No local value named %q is defined.%s", step.Name, didYouMean(step.Name, names)),
-					Subject:  tr.SourceRange().Ptr(),
-				})
+			step, isAttr := tr[1].(hcl.TraverseAttr)
+			if !isAttr || attrs[step.Name] == nil {
 				continue
 			}
 			visit(step.Name, append(stack, name))
+			if state[step.Name] != done {
+				ok = false
+			}
 		}
-		if state[name] == 2 {
+		if state[name] != inProgress {
+			return // a cycle through this local was found and reported
+		}
+		if !ok {
+			state[name] = failed
 			return
 		}
 		ctx.Variables["local"] = cty.ObjectVal(locals)
 		v, d := a.Expr.Value(ctx)
 		diags = append(diags, d...)
 		locals[name] = v
-		state[name] = 2
+		state[name] = done
 	}
 	for _, n := range names {
 		visit(n, nil)
@@ -254,4 +264,44 @@ func hclIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkRefs reports references to undeclared variables and locals in expr,
+// with a suggestion, before evaluation would give a vaguer error. locals
+// are the names of every declared local value (declared, not necessarily
+// evaluated yet).
+func checkRefs(expr hcl.Expression, ctx *hcl.EvalContext, locals []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, tr := range expr.Variables() {
+		if len(tr) < 2 {
+			continue
+		}
+		step, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		var kind string
+		var known []string
+		switch tr.RootName() {
+		case "var":
+			kind = "variable"
+			for name := range ctx.Variables["var"].Type().AttributeTypes() {
+				known = append(known, name)
+			}
+		case "local":
+			kind, known = "local value", locals
+		default:
+			continue
+		}
+		if indexOf(known, step.Name) >= 0 {
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to undeclared " + kind,
+			Detail:   fmt.Sprintf("No %s named %q is declared.%s", kind, step.Name, didYouMean(step.Name, known)),
+			Subject:  tr.SourceRange().Ptr(),
+		})
+	}
+	return diags
 }

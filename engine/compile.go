@@ -124,7 +124,7 @@ func Compile(spec Spec, reg *Registry, opts BuildOptions) (*Graph, []*NodeError)
 			continue
 		}
 		if n.reg.In != KindNone && len(n.spec.Inputs) == 0 {
-			fail(SeverityError, id, -1, "Missing inputs",
+			fail(SeverityError, id, -1, SummaryMissingInputs,
 				fmt.Errorf("%s reads %s but names no inputs; set inputs = [...] to the nodes it reads", id, n.reg.In))
 			continue
 		}
@@ -146,7 +146,7 @@ func Compile(spec Spec, reg *Registry, opts BuildOptions) (*Graph, []*NodeError)
 			up.consumers = append(up.consumers, n)
 			if up.reg.Out != n.reg.In {
 				fail(SeverityError, id, i, "Mismatched event types",
-					fmt.Errorf("%s emits %s but %s reads %s", in, up.reg.Out, id, n.reg.In))
+					fmt.Errorf("the events of %s are %s, but %s reads %s", in, up.reg.Out, id, n.reg.In))
 			}
 		}
 	}
@@ -196,6 +196,10 @@ func Compile(spec Spec, reg *Registry, opts BuildOptions) (*Graph, []*NodeError)
 	}
 	return g, problems
 }
+
+// SummaryMissingInputs is the summary of the problem of a node that reads
+// events but names no inputs.
+const SummaryMissingInputs = "Missing inputs"
 
 // HasErrors reports whether any problem is an error, not a warning.
 func HasErrors(problems []*NodeError) bool {

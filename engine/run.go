@@ -81,7 +81,9 @@ func (g *Graph) Run(ctx context.Context, opts RunOptions) error {
 				src = in
 			}
 			err := n.stage.Run(stageCtx, src, out)
-			if err != nil && !(errors.Is(err, context.Canceled) && n.reg.In == KindNone) {
+			// A stage that returns context.Canceled because it was told to
+			// stop has not failed.
+			if err != nil && !(errors.Is(err, context.Canceled) && stageCtx.Err() != nil) {
 				g.logger.Error("stage failed", "node", id, "err", err)
 				record(id, err)
 			}

@@ -69,7 +69,7 @@ func runValidate(opts *validateOptions) error {
 // pipeline is nil when decoding failed.
 func loadAndCompile(paths []string, reg *engine.Registry, bo engine.BuildOptions) (*dsl.Pipeline, dsl.Files, hcl.Diagnostics) {
 	p, diags := dsl.Load(paths, reg)
-	if diags.HasErrors() {
+	if !p.Decoded() {
 		return nil, p.Files, diags
 	}
 	_, d := p.Compile(p.Spec, reg, bo)

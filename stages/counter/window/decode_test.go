@@ -1,0 +1,77 @@
+package window
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/f2bproject/f2b/engine"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// TestDecode decodes block bodies the way the front end does (NewArgs, then
+// gohcl), so the hcl tags and the defaults are checked together.
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want config
+	}{
+		{
+			name: "defaults",
+			body: ``,
+			want: config{maxRetry: 5, findTime: 10 * time.Minute, banTime: 10 * time.Minute, factor: 1},
+		},
+		{
+			name: "everything",
+			body: `
+max_retry       = 3
+find_time       = "1h"
+ban_time        = "1d"
+ignore          = ["127.0.0.0/8", "::1"]
+ban_time_factor = 2.5
+ban_time_max    = "1w"
+`,
+			want: config{
+				maxRetry: 3, findTime: time.Hour, banTime: 24 * time.Hour, factor: 2.5, banMax: 7 * 24 * time.Hour,
+				ignore: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+			},
+		},
+		{
+			name: "permanent",
+			body: `ban_time = "permanent"`,
+			want: config{maxRetry: 5, findTime: 10 * time.Minute, banTime: engine.Permanent, factor: 1},
+		},
+	}
+	r := engine.NewRegistry()
+	Register(r)
+	reg, _ := r.Lookup("counter", "window")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, diags := hclparse.NewParser().ParseHCL([]byte(tt.body), "test.hcl")
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			args := reg.NewArgs()
+			if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			st, err := reg.Build(engine.Options{ID: "counter.sshd", Name: "sshd"}, args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.(*Counter).cfg; !equalConfig(got, tt.want) {
+				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func equalConfig(a, b config) bool {
+	return a.maxRetry == b.maxRetry && a.findTime == b.findTime && a.banTime == b.banTime &&
+		a.factor == b.factor && a.banMax == b.banMax && slices.Equal(a.ignore, b.ignore)
+}

@@ -1,0 +1,340 @@
+package window
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/f2bproject/f2b/confval"
+	"github.com/f2bproject/f2b/engine"
+)
+
+// Attribute names, as error messages and the front end name them.
+const (
+	attrMaxRetry      = "max_retry"
+	attrFindTime      = "find_time"
+	attrBanTime       = "ban_time"
+	attrIgnore        = "ignore"
+	attrBanTimeFactor = "ban_time_factor"
+	attrBanTimeMax    = "ban_time_max"
+)
+
+// maxMaxRetry bounds max_retry so the per-host ring indexes fit in 32 bits.
+const maxMaxRetry = 1 << 20
+
+// Arguments configure a window counter. Absent optional attributes keep the
+// values of DefaultArguments.
+type Arguments struct {
+	// MaxRetry is the number of failures within FindTime that bans a host.
+	// At least 1; default 5.
+	MaxRetry int `hcl:"max_retry,optional"`
+	// FindTime is the length of the window, e.g. "10m" (the default). It
+	// cannot be permanent.
+	FindTime string `hcl:"find_time,optional"`
+	// BanTime is the length of a first ban, e.g. "1h"; "permanent" or "-1"
+	// for bans that never end. Default "10m".
+	BanTime string `hcl:"ban_time,optional"`
+	// Ignore lists addresses and CIDR prefixes, IPv4 or IPv6, whose failures
+	// are dropped, e.g. ["127.0.0.0/8", "::1", "2001:db8::/32"].
+	Ignore []string `hcl:"ignore,optional"`
+	// BanTimeFactor makes repeat offenders' bans longer: ban n of a host
+	// lasts BanTime * BanTimeFactor^(n-1). At least 1; default 1 (every ban
+	// lasts BanTime).
+	BanTimeFactor float64 `hcl:"ban_time_factor,optional"`
+	// BanTimeMax caps escalated bans, e.g. "1w"; empty (the default) or
+	// "permanent" for no cap. It cannot be shorter than BanTime.
+	BanTimeMax string `hcl:"ban_time_max,optional"`
+}
+
+// DefaultArguments returns the defaults: max_retry 5, find_time and ban_time
+// "10m", no escalation, nothing ignored.
+func DefaultArguments() Arguments {
+	return Arguments{
+		MaxRetry:      5,
+		FindTime:      "10m",
+		BanTime:       "10m",
+		BanTimeFactor: 1,
+	}
+}
+
+// Register adds counter "window" to r.
+func Register(r *engine.Registry) {
+	r.Register(engine.Registration{
+		Kind:    "counter",
+		Type:    "window",
+		In:      engine.KindFailure,
+		Out:     engine.KindAction,
+		Summary: "bans a host after max_retry failures within an exact sliding find_time window",
+		NewArgs: func() any {
+			a := DefaultArguments()
+			return &a
+		},
+		Build: func(opts engine.Options, args any) (engine.Stage, error) {
+			a, ok := args.(*Arguments)
+			if !ok {
+				return nil, fmt.Errorf("counter \"window\": arguments are %T, want *window.Arguments", args)
+			}
+			c, err := New(opts, a)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	})
+}
+
+// config is the checked form of Arguments.
+type config struct {
+	maxRetry int
+	findTime time.Duration
+	banTime  time.Duration // engine.Permanent for permanent bans
+	factor   float64
+	banMax   time.Duration // 0: no cap
+	ignore   []netip.Prefix
+}
+
+// Counter is the built stage: the counter of one jail. Run owns its window
+// state and must not run twice at once; Stats and Banned may be called from
+// any goroutine while it runs.
+type Counter struct {
+	jail   string
+	logger *slog.Logger
+	clock  engine.Clock
+	cfg    config
+
+	// Run state: read and written by the Run goroutine only.
+	hosts      map[hostKey]hostState // every host with kept failures, a ban or ban history
+	peak       int                   // largest len(hosts) since the map was last rebuilt
+	queue      unbanQueue            // bans that end, earliest End first
+	seq        uint64                // bans made so far; orders ties
+	now        time.Time             // latest event time seen
+	lastSweep  time.Time             // event time of the last purge of expired windows
+	sinceSweep int                   // failures kept since the last purge
+	free       [][]entry             // released ring buffers, reused to save allocations
+
+	// NOTE: active is written by the Run goroutine only, and only while it
+	// holds mu; Banned reads it under mu. The *ban values are immutable once
+	// made except for idx and pos, which Banned never reads.
+	mu     sync.Mutex
+	active []*ban // running bans, in no order; ban.pos is the index
+
+	stats struct {
+		failures, ignored, whileBanned, bans, unbans atomic.Int64
+	}
+}
+
+var (
+	_ engine.Stage = (*Counter)(nil)
+	_ engine.Stats = (*Counter)(nil)
+)
+
+// New checks args and returns the counter of jail opts.Name. It is pure:
+// no I/O and no goroutines. Errors are *confval.AttrError values naming the
+// attribute (and, for ignore, the index of the bad element). A nil args means
+// DefaultArguments.
+func New(opts engine.Options, args *Arguments) (*Counter, error) {
+	if args == nil {
+		d := DefaultArguments()
+		args = &d
+	}
+	cfg, err := parseArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = engine.WallClock{}
+	}
+	jail := opts.Name
+	if jail == "" {
+		jail = strings.TrimPrefix(opts.ID, "counter.")
+	}
+	return &Counter{
+		jail:   jail,
+		logger: logger,
+		clock:  clock,
+		cfg:    cfg,
+		hosts:  map[hostKey]hostState{},
+	}, nil
+}
+
+// parseArgs checks every attribute and reports every bad one, so validate
+// shows all mistakes of a block at once.
+func parseArgs(a *Arguments) (config, error) {
+	var cfg config
+	var errs []error
+	bad := func(attr string, err error) { errs = append(errs, confval.AttrErr(attr, err)) }
+
+	if a.MaxRetry < 1 || a.MaxRetry > maxMaxRetry {
+		bad(attrMaxRetry, fmt.Errorf("must be between 1 and %d, got %d", maxMaxRetry, a.MaxRetry))
+	}
+	cfg.maxRetry = a.MaxRetry
+
+	ft, err := confval.ParseDuration(a.FindTime, false)
+	switch {
+	case err != nil:
+		bad(attrFindTime, err)
+	case ft == confval.Permanent:
+		bad(attrFindTime, errors.New("cannot be permanent; write a finite window such as \"10m\""))
+	}
+	cfg.findTime = ft
+
+	bt, err := confval.ParseDuration(a.BanTime, false)
+	if err != nil {
+		bad(attrBanTime, err)
+	}
+	cfg.banTime = bt
+	if bt == confval.Permanent {
+		cfg.banTime = engine.Permanent
+	}
+
+	f := a.BanTimeFactor
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 1 {
+		bad(attrBanTimeFactor, fmt.Errorf("must be a finite number of at least 1 (1 means no escalation), got %v", f))
+	}
+	cfg.factor = f
+
+	if strings.TrimSpace(a.BanTimeMax) != "" {
+		m, err := confval.ParseDuration(a.BanTimeMax, false)
+		switch {
+		case err != nil:
+			bad(attrBanTimeMax, err)
+		case m == confval.Permanent:
+		case bt > 0 && m < bt:
+			bad(attrBanTimeMax, fmt.Errorf("%s is shorter than ban_time (%s); the cap must be at least ban_time",
+				confval.FormatDuration(m), confval.FormatDuration(bt)))
+		default:
+			cfg.banMax = m
+		}
+	}
+
+	for i, s := range a.Ignore {
+		p, err := parseIgnore(s)
+		if err != nil {
+			errs = append(errs, &confval.AttrError{Attr: attrIgnore, Index: i, Err: err})
+			continue
+		}
+		cfg.ignore = append(cfg.ignore, p)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// parseIgnore reads one ignore entry: an address ("192.0.2.7", "::1") or a
+// CIDR prefix ("10.0.0.0/8", "2001:db8::/32"; host bits are allowed and
+// cleared, as fail2ban writes "127.0.0.1/8"). IPv4-mapped IPv6 entries are
+// turned into IPv4, since failures carry unmapped addresses.
+func parseIgnore(s string) (netip.Prefix, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return netip.Prefix{}, errors.New("empty entry; write an address or a CIDR prefix such as \"10.0.0.0/8\"")
+	}
+	var p netip.Prefix
+	if strings.Contains(t, "/") {
+		var err error
+		p, err = netip.ParsePrefix(t)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a valid CIDR prefix (want e.g. \"10.0.0.0/8\" or \"2001:db8::/32\")", s)
+		}
+	} else {
+		a, err := netip.ParseAddr(t)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix (host names are not supported)", s)
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q has an IPv6 zone, which failures never carry", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// ignored reports whether failures of a are dropped.
+func (c *Counter) ignored(a netip.Addr) bool {
+	for _, p := range c.cfg.ignore {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// banDuration is the length of ban n of a host.
+func (c *Counter) banDuration(n int32) time.Duration {
+	d := c.cfg.banTime
+	if d == engine.Permanent {
+		return d
+	}
+	if c.cfg.factor != 1 && n > 1 {
+		f := float64(d) * math.Pow(c.cfg.factor, float64(n-1))
+		if f >= float64(math.MaxInt64) {
+			d = math.MaxInt64
+		} else {
+			d = time.Duration(f)
+		}
+	}
+	if c.cfg.banMax > 0 && d > c.cfg.banMax {
+		d = c.cfg.banMax
+	}
+	return d
+}
+
+// Stats implements engine.Stats. The keys are "failures" (every failure
+// received, ignored ones included), "ignored", "failures_while_banned",
+// "bans" and "unbans". It is safe to call while Run runs.
+func (c *Counter) Stats() map[string]int64 {
+	return map[string]int64{
+		"failures":              c.stats.failures.Load(),
+		"ignored":               c.stats.ignored.Load(),
+		"failures_while_banned": c.stats.whileBanned.Load(),
+		"bans":                  c.stats.bans.Load(),
+		"unbans":                c.stats.unbans.Load(),
+	}
+}
+
+// BanInfo describes one running ban, for status.
+type BanInfo struct {
+	Host     netip.Addr
+	HostText string    // the host as the log wrote it
+	Start    time.Time // when the ban began
+	End      time.Time // when it ends; zero when permanent
+	BanTime  time.Duration
+	BanCount int // 1 for the host's first ban in this jail
+	Failures int // failures behind the ban
+}
+
+// Banned returns the hosts banned now, in ban order. It is safe to call
+// while Run runs.
+func (c *Counter) Banned() []BanInfo {
+	c.mu.Lock()
+	bs := slices.Clone(c.active)
+	c.mu.Unlock()
+	slices.SortFunc(bs, func(x, y *ban) int { return cmp.Compare(x.seq, y.seq) })
+	out := make([]BanInfo, len(bs))
+	for i, b := range bs {
+		out[i] = BanInfo{
+			Host:     b.host,
+			HostText: b.hostText,
+			Start:    b.start,
+			End:      b.end,
+			BanTime:  b.banTime,
+			BanCount: int(b.count),
+			Failures: b.failures,
+		}
+	}
+	return out
+}

@@ -1,0 +1,345 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	osexec "os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/f2bproject/f2b/confval"
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/sinkfmt"
+)
+
+// Block labels and attribute names.
+const (
+	typeName       = "exec"
+	attrBan        = "ban"
+	attrUnban      = "unban"
+	attrProlong    = "prolong"
+	attrStart      = "start"
+	attrStop       = "stop"
+	attrTimeout    = "timeout"
+	attrEnv        = "env"
+	defaultTimeout = "30s"
+)
+
+const (
+	// outputLimit bounds how much of a command's stdout and of its stderr
+	// is kept; the rest is read and dropped so the command never blocks.
+	outputLimit = 64 << 10
+	// waitDelay bounds the wait for a command's output pipes after it has
+	// exited or been killed (a background child may hold them open).
+	waitDelay = time.Second
+	// logValueLimit bounds the command and output lines put in a log record.
+	logValueLimit = 1024
+)
+
+// Arguments are the attributes of a sink "exec" block. Each command is an
+// argv list: the program (a path, or a name looked up in PATH when the
+// command runs) and its arguments, never handed to a shell.
+type Arguments struct {
+	// Ban runs for every ban.
+	Ban []string `hcl:"ban"`
+	// Unban runs for every unban; nothing runs when it is unset.
+	Unban []string `hcl:"unban,optional"`
+	// Prolong runs when a running ban is extended; nothing runs when it is
+	// unset (the firewall entry of the ban is still in place).
+	Prolong []string `hcl:"prolong,optional"`
+	// Start runs once when the sink starts, before any action.
+	Start []string `hcl:"start,optional"`
+	// Stop runs once when the sink stops, after its input has ended.
+	Stop []string `hcl:"stop,optional"`
+	// Timeout bounds each command ("30s" by default); a command still
+	// running then is killed with its whole process group.
+	Timeout string `hcl:"timeout,optional"`
+	// Env holds extra environment variables for every command, on top of
+	// f2b's own environment. Values are literal: placeholders are not
+	// expanded here.
+	Env map[string]string `hcl:"env,optional"`
+}
+
+// Register adds sink "exec" to r.
+func Register(r *engine.Registry) {
+	r.Register(engine.Registration{
+		Kind:    "sink",
+		Type:    typeName,
+		In:      engine.KindAction,
+		Out:     engine.KindNone,
+		Summary: "runs a command (argv, no shell) per ban, unban and prolong",
+		NewArgs: func() any { return &Arguments{Timeout: defaultTimeout} },
+		Build: func(opts engine.Options, args any) (engine.Stage, error) {
+			a, ok := args.(*Arguments)
+			if !ok {
+				return nil, fmt.Errorf("sink %q: arguments are %T, want *exec.Arguments", typeName, args)
+			}
+			s, err := New(opts, a)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	})
+}
+
+// command is one configured hook.
+type command struct {
+	hook string // attribute name: "ban", "start", …
+	argv argv
+}
+
+// Sink is a running sink "exec".
+type Sink struct {
+	start, stop, ban, unban, prolong *command
+
+	timeout time.Duration
+	env     []string // extra "KEY=value" entries, sorted by key
+	logger  *slog.Logger
+
+	commands atomic.Int64
+	failed   atomic.Int64
+}
+
+var _ engine.Stage = (*Sink)(nil)
+
+// New checks args and returns the sink. It does no I/O and starts nothing.
+// Errors are *confval.AttrError values naming the attribute, and for a bad
+// argv element its index; all problems are reported, joined.
+func New(opts engine.Options, args *Arguments) (*Sink, error) {
+	if args == nil {
+		args = &Arguments{}
+	}
+	s := &Sink{logger: opts.Logger}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	hook := func(attr string, elems []string, required, allowAction bool) *command {
+		if elems == nil && !required {
+			return nil
+		}
+		a, bad := parseArgv(attr, elems, allowAction)
+		errs = append(errs, bad...)
+		return &command{hook: attr, argv: a}
+	}
+	s.ban = hook(attrBan, args.Ban, true, true)
+	s.unban = hook(attrUnban, args.Unban, false, true)
+	s.prolong = hook(attrProlong, args.Prolong, false, true)
+	s.start = hook(attrStart, args.Start, false, false)
+	s.stop = hook(attrStop, args.Stop, false, false)
+
+	limit := args.Timeout
+	if limit == "" {
+		limit = defaultTimeout
+	}
+	d, err := confval.ParseDuration(limit, false)
+	switch {
+	case err != nil:
+		errs = append(errs, confval.AttrErr(attrTimeout, err))
+	case d == confval.Permanent:
+		errs = append(errs, confval.AttrErr(attrTimeout, errors.New("a command timeout must be a finite duration, e.g. \"30s\"")))
+	}
+	s.timeout = d
+
+	for _, k := range slices.Sorted(maps.Keys(args.Env)) {
+		v := args.Env[k]
+		switch {
+		case k == "" || strings.ContainsAny(k, "=\x00"):
+			errs = append(errs, confval.AttrErr(attrEnv, fmt.Errorf("invalid environment variable name %q", k)))
+		case strings.IndexByte(v, 0) >= 0:
+			errs = append(errs, confval.AttrErr(attrEnv, fmt.Errorf("the value of %s holds a NUL byte", k)))
+		default:
+			s.env = append(s.env, k+"="+v)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+func attrErr(attr string, index int, err error) error {
+	return &confval.AttrError{Attr: attr, Index: index, Err: err}
+}
+
+// Run implements engine.Stage. It runs start, then the command of every
+// action in the order the actions arrive, one at a time, then stop once in
+// is closed. A failing command is logged and counted; the sink goes on.
+//
+// NOTE: Run never writes to out. When ctx is cancelled (the engine's hard
+// stop) the running command is killed and Run returns without reading the
+// rest of in; stop still runs, on a context detached from ctx and bounded by
+// the timeout, so whatever start set up is torn down.
+func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
+	if s.start != nil {
+		s.run(ctx, s.start, nil)
+	}
+	if s.stop != nil {
+		defer s.run(context.WithoutCancel(ctx), s.stop, nil)
+	}
+	for {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped before its input ended: %w", context.Cause(ctx))
+		}
+		select {
+		case ev, ok := <-in:
+			if !ok {
+				return nil
+			}
+			if c := s.commandFor(ev); c != nil {
+				s.run(ctx, c, &ev)
+			}
+		case <-ctx.Done():
+		}
+	}
+}
+
+// Stats returns the number of commands run ("commands") and of those that
+// failed to start, exited non-zero or timed out ("command_failures").
+func (s *Sink) Stats() map[string]int64 {
+	return map[string]int64{
+		"commands":         s.commands.Load(),
+		"command_failures": s.failed.Load(),
+	}
+}
+
+// commandFor returns the hook that ev runs, or nil.
+func (s *Sink) commandFor(ev engine.Event) *command {
+	if ev.Kind != engine.KindAction || ev.Action == nil {
+		return nil
+	}
+	switch ev.Action.Type {
+	case engine.Ban:
+		return s.ban
+	case engine.Unban:
+		return s.unban
+	case engine.Prolong:
+		return s.prolong
+	}
+	return nil
+}
+
+// run runs c for ev (nil for start and stop) and reports a failure.
+func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) {
+	var args []string
+	if ev != nil {
+		args = c.argv.expand(ev)
+	} else {
+		args = c.argv.expand(&engine.Event{})
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+
+	cmd := osexec.CommandContext(cctx, args[0], args[1:]...)
+	// NOTE: a nil Stdin is /dev/null; Stdout and Stderr are not *os.File, so
+	// os/exec copies them through pipes in goroutines that Wait joins.
+	cmd.Stdin = nil
+	var stdout, stderr capped
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if len(s.env) > 0 {
+		// Later entries win, so ours override the inherited ones.
+		cmd.Env = append(os.Environ(), s.env...)
+	}
+	killProcessGroup(cmd)
+	cmd.WaitDelay = waitDelay
+
+	s.commands.Add(1)
+	err := cmd.Run()
+	if err == nil || errors.Is(err, osexec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		if s.logger.Enabled(ctx, slog.LevelDebug) {
+			s.logger.Debug("command ran", s.attrs(c, ev, args)...)
+		}
+		return
+	}
+	s.failed.Add(1)
+
+	attrs := s.attrs(c, ev, args)
+	exitCode := -1
+	if cmd.ProcessState != nil {
+		exitCode = cmd.ProcessState.ExitCode()
+	}
+	attrs = append(attrs, "exit_code", exitCode)
+	switch {
+	case ctx.Err() != nil:
+		attrs = append(attrs, "err", "cancelled while running: "+context.Cause(ctx).Error())
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
+		attrs = append(attrs, "err", "timed out after "+s.timeout.String()+"; killed its process group")
+	default:
+		attrs = append(attrs, "err", err.Error())
+	}
+	if line := firstLine(stderr.buf); line != "" {
+		attrs = append(attrs, "stderr", line)
+	} else if line := firstLine(stdout.buf); line != "" {
+		attrs = append(attrs, "stdout", line)
+	}
+	s.logger.Warn("command failed", attrs...)
+}
+
+// attrs are the log attributes that name a command run.
+func (s *Sink) attrs(c *command, ev *engine.Event, args []string) []any {
+	attrs := []any{"hook", c.hook, "command", displayArgv(args)}
+	if ev != nil && ev.Action != nil {
+		attrs = append(attrs, "jail", ev.Action.Jail, "host", sinkfmt.Host(ev.Action))
+	}
+	return attrs
+}
+
+// displayArgv writes args for a log record: plain elements as they are,
+// others Go-quoted, cut at logValueLimit bytes.
+func displayArgv(args []string) string {
+	var b []byte
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		if a != "" && !strings.ContainsFunc(a, func(r rune) bool {
+			return r <= ' ' || r == '"' || r == '\'' || r == '\\' || r == 0x7f || !strconv.IsPrint(r)
+		}) {
+			b = append(b, a...)
+		} else {
+			b = strconv.AppendQuote(b, a)
+		}
+		if len(b) > logValueLimit {
+			return string(b[:logValueLimit]) + "…"
+		}
+	}
+	return string(b)
+}
+
+// firstLine returns the first non-blank line of out, cut at logValueLimit
+// bytes.
+func firstLine(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if len(line) > logValueLimit {
+			line = line[:logValueLimit] + "…"
+		}
+		return line
+	}
+	return ""
+}
+
+// capped keeps the first outputLimit bytes written to it and drops the
+// rest, always reporting success so the command is never blocked or sent
+// SIGPIPE.
+type capped struct {
+	buf []byte
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := outputLimit - len(c.buf); room > 0 {
+		c.buf = append(c.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
