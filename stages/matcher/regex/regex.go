@@ -103,23 +103,24 @@ func New(opts engine.Options, args *Arguments) (*Matcher, error) {
 	if err != nil {
 		errs = append(errs, confval.AttrErr("date_pattern", err))
 	}
-	loc, err := ParseZone(args.TimeZone)
-	if err != nil {
-		errs = append(errs, confval.AttrErr("time_zone", err))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	loc, zoneErr := ParseZone(args.TimeZone)
+	if zoneErr != nil {
+		errs = append(errs, confval.AttrErr("time_zone", zoneErr))
+		loc = time.UTC
 	}
 
+	// Compile what could be read, so every bad regex is reported at once.
 	m := &Matcher{opts: opts}
-	m.set, err = failregex.Compile(confval.Texts(fail), confval.Texts(ignore), failregex.Options{AllowDNS: args.UseDNS})
-	if err != nil {
+	if len(fail) > 0 {
+		m.set, err = failregex.Compile(confval.Texts(fail), confval.Texts(ignore), failregex.Options{AllowDNS: args.UseDNS})
 		var list failregex.Errors
-		if !errors.As(err, &list) {
-			return nil, err
-		}
-		for _, e := range list {
-			errs = append(errs, &confval.AttrError{Attr: e.List, Index: e.Index, Err: e.Err})
+		switch {
+		case errors.As(err, &list):
+			for _, e := range list {
+				errs = append(errs, &confval.AttrError{Attr: e.List, Index: e.Index, Err: e.Err})
+			}
+		case err != nil:
+			errs = append(errs, confval.AttrErr("fail", err))
 		}
 	}
 	m.detector, err = logtime.New(logtime.Options{Patterns: confval.Texts(patterns), Location: loc, Now: opts.Now})

@@ -1,0 +1,202 @@
+package regex
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/f2bproject/f2b/confval"
+	"github.com/f2bproject/f2b/engine"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var testNow = func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+
+func newMatcher(t *testing.T, fail, ignore []string) *Matcher {
+	t.Helper()
+	args := &Arguments{Fail: strList(fail), Ignore: strList(ignore), TimeZone: "UTC"}
+	m, err := New(engine.Options{ID: "matcher.t", Now: testNow}, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func strList(s []string) cty.Value {
+	if len(s) == 0 {
+		return cty.NullVal(cty.List(cty.String))
+	}
+	vals := make([]cty.Value, len(s))
+	for i, v := range s {
+		vals[i] = cty.StringVal(v)
+	}
+	return cty.ListVal(vals)
+}
+
+// feed runs the matcher over lines and returns what it emitted.
+func feed(t *testing.T, m *Matcher, lines ...string) []engine.Event {
+	t.Helper()
+	in := make(chan engine.Event, len(lines))
+	out := make(chan engine.Event, 2*len(lines)+1)
+	for _, l := range lines {
+		in <- engine.Event{Kind: engine.KindLine, Text: l}
+	}
+	close(in)
+	if err := m.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	close(out)
+	var evs []engine.Event
+	for ev := range out {
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func failures(evs []engine.Event) []engine.Event {
+	var out []engine.Event
+	for _, ev := range evs {
+		if ev.Failure != nil {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func TestDateIsCutBeforeRegexes(t *testing.T) {
+	t.Parallel()
+	m := newMatcher(t, []string{`^\S+ sshd\[\d+\]: Failed password for <F-USER>\S+</F-USER> from <HOST> port \d+ ssh2$`}, nil)
+	evs := failures(feed(t, m,
+		"Mar  1 06:00:00 web1 sshd[1]: Failed password for root from 203.0.113.7 port 22 ssh2",
+		"2026-03-01T06:00:01.5+01:00 web1 sshd[1]: Failed password for bob from 2001:DB8::1 port 22 ssh2",
+	))
+	if len(evs) != 2 {
+		t.Fatalf("got %d failures, want 2", len(evs))
+	}
+	if got := evs[0].Failure; got.Host.String() != "203.0.113.7" || got.Fields["user"] != "root" || got.Matcher != "matcher.t" {
+		t.Errorf("first failure = %+v", got)
+	}
+	if want := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC); !evs[0].Time.Equal(want) {
+		t.Errorf("first time = %v, want %v", evs[0].Time, want)
+	}
+	if got := evs[1].Failure; got.Host.String() != "2001:db8::1" || got.HostText != "2001:DB8::1" {
+		t.Errorf("second failure host = %v (%q)", got.Host, got.HostText)
+	}
+	if want := time.Date(2026, 3, 1, 5, 0, 1, 5e8, time.UTC); !evs[1].Time.Equal(want) {
+		t.Errorf("second time = %v, want %v", evs[1].Time, want)
+	}
+	if evs[1].Failure.Lines[0] != "2026-03-01T06:00:01.5+01:00 web1 sshd[1]: Failed password for bob from 2001:DB8::1 port 22 ssh2" {
+		t.Errorf("the failure must keep the whole line, got %q", evs[1].Failure.Lines[0])
+	}
+}
+
+func TestLinesWithoutDate(t *testing.T) {
+	t.Parallel()
+	m := newMatcher(t, []string{`fail from <HOST>$`}, nil)
+	evs := feed(t, m,
+		"fail from 192.0.2.1",                   // no date yet: skipped
+		"Mar  1 06:00:00 h fail from 192.0.2.2", // dated
+		"fail from 192.0.2.3",                   // takes 06:00:00
+	)
+	f := failures(evs)
+	if len(f) != 2 || f[0].Failure.Host.String() != "192.0.2.2" || f[1].Failure.Host.String() != "192.0.2.3" {
+		t.Fatalf("failures = %+v", f)
+	}
+	if !f[1].Time.Equal(f[0].Time) {
+		t.Errorf("dateless line time = %v, want the previous line's %v", f[1].Time, f[0].Time)
+	}
+	if got := m.Stats()["no_date"]; got != 1 {
+		t.Errorf("no_date = %d, want 1", got)
+	}
+}
+
+func TestIgnoreAndWatermarks(t *testing.T) {
+	t.Parallel()
+	m := newMatcher(t, []string{`fail from <HOST>$`}, []string{`fail from 192\.0\.2\.9$`})
+	evs := feed(t, m,
+		"2026-03-01T06:00:00Z h fail from 192.0.2.9",
+		"2026-03-01T06:00:00Z h nothing",
+		"2026-03-01T06:00:10Z h nothing",
+		"2026-03-01T06:00:10Z h nothing again",
+		"2026-03-01T06:01:00Z h fail from 192.0.2.1",
+		"2026-03-01T06:01:00.5Z h nothing",
+	)
+	var kinds []string
+	for _, ev := range evs {
+		switch {
+		case ev.Watermark:
+			kinds = append(kinds, "mark "+ev.Time.Format("15:04:05"))
+		case ev.Failure != nil:
+			kinds = append(kinds, "fail "+ev.Failure.Host.String())
+		}
+	}
+	want := "mark 06:00:00,mark 06:00:10,fail 192.0.2.1"
+	if strings.Join(kinds, ",") != want {
+		t.Errorf("events = %v, want %s", kinds, want)
+	}
+	if m.Stats()["ignored"] != 1 || m.Stats()["matched"] != 1 {
+		t.Errorf("stats = %v", m.Stats())
+	}
+}
+
+func TestNewReportsEveryBadAttribute(t *testing.T) {
+	t.Parallel()
+	args := &Arguments{
+		Fail:        cty.ListVal([]cty.Value{cty.StringVal("ok from <HOST>"), cty.StringVal("no host here"), cty.StringVal("(bad <HOST>")}),
+		DatePattern: cty.StringVal("%Q nonsense"),
+		TimeZone:    "Nowhere/Land",
+	}
+	_, err := New(engine.Options{}, args)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	got := map[string]bool{}
+	for _, attr := range []string{"fail[1]", "fail[2]", "time_zone"} {
+		got[attr] = strings.Contains(err.Error(), attr)
+	}
+	for attr, ok := range got {
+		if !ok {
+			t.Errorf("error does not mention %s: %v", attr, err)
+		}
+	}
+	var ae *confval.AttrError
+	if !errors.As(err, &ae) {
+		t.Errorf("error is not an AttrError: %v", err)
+	}
+}
+
+func TestParseZone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		offset  int
+		wantErr bool
+	}{
+		{in: "UTC", offset: 0},
+		{in: "UTC+0200", offset: 7200},
+		{in: "UTC-5", offset: -5 * 3600},
+		{in: "+02:00", offset: 7200},
+		{in: "-0930", offset: -(9*3600 + 30*60)},
+		{in: "Europe/Zurich", offset: 3600}, // in January
+		{in: "UTC+99", wantErr: true},
+		{in: "+1", offset: 3600},
+		{in: "+123", wantErr: true},
+		{in: "Atlantis/Capital", wantErr: true},
+	}
+	for _, tt := range tests {
+		loc, err := ParseZone(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseZone(%q) error = %v", tt.in, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		_, off := time.Date(2026, 1, 15, 12, 0, 0, 0, loc).Zone()
+		if off != tt.offset {
+			t.Errorf("ParseZone(%q) offset = %d, want %d", tt.in, off, tt.offset)
+		}
+	}
+}
