@@ -200,3 +200,21 @@ func TestParseZone(t *testing.T) {
 		}
 	}
 }
+
+func TestHugeAndBrokenLines(t *testing.T) {
+	t.Parallel()
+	m := newMatcher(t, []string{`^\S+ sshd\[\d+\]: Failed password for (?:invalid user )?.*? from <HOST> port \d+ ssh2$`}, nil)
+	huge := "2026-03-01T06:00:00Z h sshd[1]: Failed password for " + strings.Repeat("a from 1.2.3.4 ", 70000) + " from 203.0.113.1 port 22 ssh2"
+	evs := failures(feed(t, m,
+		huge,
+		"",
+		"\xff\xfe\xfd",
+		"2026-03-01T06:00:01Z h sshd[1]: Failed password for \xff\xfe from 203.0.113.2 port 22 ssh2",
+	))
+	if len(evs) != 2 {
+		t.Fatalf("got %d failures, want 2", len(evs))
+	}
+	if evs[0].Failure.Host.String() != "203.0.113.1" || evs[1].Failure.Host.String() != "203.0.113.2" {
+		t.Errorf("hosts = %v, %v", evs[0].Failure.Host, evs[1].Failure.Host)
+	}
+}

@@ -101,7 +101,7 @@ func (s *Source) Stats() map[string]int64 {
 // Run implements engine.Stage: it reads every matching file once.
 func (s *Source) Run(ctx context.Context, _ <-chan engine.Event, out chan<- engine.Event) error {
 	files := Expand(s.paths, s.opts.Logger)
-	return ReadMerged(ctx, files, s.opts.Logger, &s.stats, out)
+	return ReadMerged(ctx, files, nil, s.opts.Logger, &s.stats, out)
 }
 
 // Expand resolves paths and globs into existing file names, sorted per
@@ -140,9 +140,9 @@ type input struct {
 	done    bool
 }
 
-// ReadMerged reads files (or standard input for "-") once and sends their
-// lines to out, merged in time order when there are several.
-func ReadMerged(ctx context.Context, files []string, logger *slog.Logger, stats *Counts, out chan<- engine.Event) error {
+// ReadMerged reads files (or stdin for "-") once and sends their lines to
+// out, merged in time order when there are several.
+func ReadMerged(ctx context.Context, files []string, stdin io.Reader, logger *slog.Logger, stats *Counts, out chan<- engine.Event) error {
 	var ins []*input
 	defer func() {
 		for _, in := range ins {
@@ -150,7 +150,7 @@ func ReadMerged(ctx context.Context, files []string, logger *slog.Logger, stats 
 		}
 	}()
 	for _, name := range files {
-		in, err := open(name)
+		in, err := open(name, stdin)
 		if err != nil {
 			logger.Error("cannot read log", "path", name, "err", err)
 			stats.Errors.Add(1)
@@ -210,15 +210,16 @@ func ReadMerged(ctx context.Context, files []string, logger *slog.Logger, stats 
 	return nil
 }
 
-func open(name string) (*input, error) {
-	var f *os.File
+func open(name string, stdin io.Reader) (*input, error) {
 	if name == "-" {
-		f = os.Stdin
-	} else {
-		var err error
-		if f, err = os.Open(name); err != nil {
-			return nil, err
+		if stdin == nil {
+			return nil, errors.New("no standard input")
 		}
+		return &input{name: name, closer: nopCloser{}, scanner: lines.NewScanner(stdin)}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
 	}
 	var r io.Reader = f
 	var closer io.Closer = f
@@ -230,9 +231,6 @@ func open(name string) (*input, error) {
 		}
 		r = zr
 		closer = multiCloser{zr, f}
-	}
-	if name == "-" {
-		closer = nopCloser{}
 	}
 	return &input{name: name, closer: closer, scanner: lines.NewScanner(r)}, nil
 }

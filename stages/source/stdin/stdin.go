@@ -5,6 +5,7 @@ package stdin
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/source/file"
@@ -49,5 +50,5 @@ func (s *Source) Stats() map[string]int64 {
 
 // Run implements engine.Stage.
 func (s *Source) Run(ctx context.Context, _ <-chan engine.Event, out chan<- engine.Event) error {
-	return file.ReadMerged(ctx, []string{"-"}, s.logger, &s.stats, out)
+	return file.ReadMerged(ctx, []string{"-"}, os.Stdin, s.logger, &s.stats, out)
 }

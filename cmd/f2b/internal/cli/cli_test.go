@@ -233,3 +233,28 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: exit %d, %q", code, stdout)
 	}
 }
+
+func TestReplayStdin(t *testing.T) {
+	dir := t.TempDir()
+	pipeline := filepath.Join(dir, "p.hcl")
+	os.WriteFile(pipeline, []byte(`
+source "stdin" "in" {}
+matcher "regex" "m" {
+  inputs = [source.in]
+  fail   = ["^\\S+ x: fail from <HOST>$"]
+}
+counter "window" "c" {
+  inputs    = [matcher.m]
+  max_retry = 2
+}
+`), 0o644)
+	in := "2026-03-01T06:00:00Z h x: fail from 192.0.2.7\n2026-03-01T06:00:01Z h x: fail from 192.0.2.7\n"
+	var out, errOut bytes.Buffer
+	code := Main(t.Context(), []string{"replay", "-", "--config", pipeline, "--dry-run", "--json"}, IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"event":"ban","time":"2026-03-01T06:00:01Z","jail":"c","host":"192.0.2.7","failures":2`) {
+		t.Fatalf("no ban in %s", out.String())
+	}
+}

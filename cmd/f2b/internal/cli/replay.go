@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -150,7 +151,7 @@ func replaySpec(in engine.Spec, opts *replayOptions) (engine.Spec, error) {
 			if opts.source != "" && n.Name != opts.source {
 				paths = nil
 			}
-			n.Type, n.Args = replaySourceType, &replaySourceArgs{Paths: paths}
+			n.Type, n.Args = replaySourceType, &replaySourceArgs{Paths: paths, Stdin: opts.io.In}
 		case n.Kind == "sink" && opts.dryRun:
 			continue
 		case n.Kind == "sink" && n.Name == recorderName:
@@ -169,16 +170,19 @@ const (
 	recorderType     = "f2b_recorder"
 )
 
-type replaySourceArgs struct{ Paths []string }
+type replaySourceArgs struct {
+	Paths []string
+	Stdin io.Reader // read for the path "-"
+}
 
 type replaySource struct {
-	paths  []string
+	args   *replaySourceArgs
 	logger *slog.Logger
 	stats  file.Counts
 }
 
 func (s *replaySource) Run(ctx context.Context, _ <-chan engine.Event, out chan<- engine.Event) error {
-	return file.ReadMerged(ctx, s.paths, s.logger, &s.stats, out)
+	return file.ReadMerged(ctx, s.args.Paths, s.args.Stdin, s.logger, &s.stats, out)
 }
 
 func (s *replaySource) Stats() map[string]int64 {
@@ -190,7 +194,7 @@ func replaySourceRegistration() engine.Registration {
 		Kind: "source", Type: replaySourceType, Out: engine.KindLine,
 		NewArgs: func() any { return &replaySourceArgs{} },
 		Build: func(o engine.Options, a any) (engine.Stage, error) {
-			return &replaySource{paths: a.(*replaySourceArgs).Paths, logger: o.Logger}, nil
+			return &replaySource{args: a.(*replaySourceArgs), logger: o.Logger}, nil
 		},
 	}
 }
