@@ -17,7 +17,7 @@ type countSource struct{ n int }
 func (s *countSource) Run(ctx context.Context, _ <-chan Event, out chan<- Event) error {
 	for i := 0; i < s.n; i++ {
 		select {
-		case out <- Event{Kind: KindLine, Text: fmt.Sprint(i), LineNo: int64(i + 1)}:
+		case out <- Event{Kind: KindLine, Lines: []Line{{Text: fmt.Sprint(i), No: int64(i + 1)}}}:
 		case <-ctx.Done():
 			return nil
 		}
@@ -31,7 +31,7 @@ type endlessSource struct{}
 func (endlessSource) Run(ctx context.Context, _ <-chan Event, out chan<- Event) error {
 	for i := 0; ; i++ {
 		select {
-		case out <- Event{Kind: KindLine, Text: fmt.Sprint(i)}:
+		case out <- Event{Kind: KindLine, Lines: []Line{{Text: fmt.Sprint(i)}}}:
 		case <-ctx.Done():
 			return nil
 		}
@@ -59,7 +59,9 @@ type collectSink struct {
 func (c *collectSink) Run(_ context.Context, in <-chan Event, _ chan<- Event) error {
 	for ev := range in {
 		c.mu.Lock()
-		c.seen = append(c.seen, ev.Text)
+		for _, l := range ev.Lines {
+			c.seen = append(c.seen, l.Text)
+		}
 		c.mu.Unlock()
 	}
 	return nil

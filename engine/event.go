@@ -42,15 +42,16 @@ func (k Kind) String() string {
 // consumer.
 type Event struct {
 	Kind Kind
-	// Time is the event time: for a line, the time its source read it (zero
-	// in replay, where only the line's own timestamp counts); for a failure,
-	// the time parsed from the line; for an action, the time it takes effect.
+	// Time is the event time: for a failure, the time parsed from the line;
+	// for an action, the time it takes effect. Line batches carry the read
+	// time of each line in Line.Read instead.
 	Time time.Time
 
-	// Line fields (KindLine).
-	Text   string // the line without its trailing newline
-	Origin string // where the line came from: a file path, "stdin", "journal"
-	LineNo int64  // physical line number within Origin, counting from 1
+	// Lines is a batch of log lines in the order they were read (KindLine).
+	// Sources batch lines so that a busy log costs one channel hand-off per
+	// batch, not per line; a source following a live log sends what it has
+	// as soon as it has read everything available.
+	Lines []Line
 
 	// Watermark, when set on a KindFailure event with a nil Failure, only
 	// advances the log's clock to Time: counters fire their expired timers
@@ -60,6 +61,14 @@ type Event struct {
 
 	Failure *Failure // KindFailure
 	Action  *Action  // KindAction
+}
+
+// Line is one log line.
+type Line struct {
+	Text   string    // the line without its line ending
+	Origin string    // where the line came from: a file path, "-" for stdin, "journal"
+	No     int64     // physical line number within Origin, counting from 1
+	Read   time.Time // when the source read it; zero in replay
 }
 
 // Failure is one failure of one host, found by a matcher.

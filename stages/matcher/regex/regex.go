@@ -198,56 +198,65 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 		}
 	}
 	for ev := range in {
-		line := ev.Text
-		t, start, end, ok := m.detector.Match(line)
-		text := line
-		switch {
-		case ok:
-			last = t
-			if start == 0 {
-				text = strings.TrimLeft(line[end:], " \t")
-			} else {
-				text = line[:start] + line[end:]
-			}
-		case !last.IsZero():
-			t = last
-		case !ev.Time.IsZero():
-			t = ev.Time
-		default:
-			m.stats.noDate.Add(1)
-			continue
-		}
-		match, matched, ignored := m.set.Match(text)
-		switch {
-		case ignored:
-			m.stats.ignored.Add(1)
-		case matched && !match.Host.IsValid():
-			// A host name (use_dns): resolving it is left to a later stage.
-			m.stats.unresolved.Add(1)
-		case matched:
-			m.stats.matched.Add(1)
-			f := &engine.Failure{
-				Matcher:  m.opts.ID,
-				Host:     match.Host,
-				HostText: match.HostText,
-				Fields:   match.Fields,
-				Lines:    []string{line},
-			}
-			if !send(engine.Event{Kind: engine.KindFailure, Time: t, Failure: f}) {
-				return nil
-			}
-			if t.After(mark) {
-				mark = t
-			}
-			continue
-		}
-		// Move the log's clock on, at most once per second of log time.
-		if t.Sub(mark) >= time.Second {
-			mark = t
-			if !send(engine.Event{Kind: engine.KindFailure, Time: t, Watermark: true}) {
+		for i := range ev.Lines {
+			if !m.line(&ev.Lines[i], &last, &mark, send) {
 				return nil
 			}
 		}
 	}
 	return nil
+}
+
+// line handles one line; it returns false when the stage must stop. last
+// is the time of the last dated line and mark the last time sent on.
+func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
+	line := l.Text
+	t, start, end, ok := m.detector.Match(line)
+	text := line
+	switch {
+	case ok:
+		*last = t
+		if start == 0 {
+			text = strings.TrimLeft(line[end:], " \t")
+		} else {
+			text = line[:start] + line[end:]
+		}
+	case !last.IsZero():
+		t = *last
+	case !l.Read.IsZero():
+		t = l.Read
+	default:
+		m.stats.noDate.Add(1)
+		return true
+	}
+	match, matched, ignored := m.set.Match(text)
+	switch {
+	case ignored:
+		m.stats.ignored.Add(1)
+	case matched && !match.Host.IsValid():
+		// A host name (use_dns): resolving it is left to a later stage.
+		m.stats.unresolved.Add(1)
+	case matched:
+		m.stats.matched.Add(1)
+		f := &engine.Failure{
+			Matcher:  m.opts.ID,
+			Host:     match.Host,
+			HostText: match.HostText,
+			Fields:   match.Fields,
+			Lines:    []string{line},
+		}
+		if !send(engine.Event{Kind: engine.KindFailure, Time: t, Failure: f}) {
+			return false
+		}
+		if t.After(*mark) {
+			*mark = t
+		}
+		return true
+	}
+	// Move the log's clock on, at most once per second of log time.
+	if t.Sub(*mark) >= time.Second {
+		*mark = t
+		return send(engine.Event{Kind: engine.KindFailure, Time: t, Watermark: true})
+	}
+	return true
 }

@@ -41,7 +41,7 @@ func feed(t *testing.T, m *Matcher, lines ...string) []engine.Event {
 	in := make(chan engine.Event, len(lines))
 	out := make(chan engine.Event, 2*len(lines)+1)
 	for _, l := range lines {
-		in <- engine.Event{Kind: engine.KindLine, Text: l}
+		in <- engine.Event{Kind: engine.KindLine, Lines: []engine.Line{{Text: l}}}
 	}
 	close(in)
 	if err := m.Run(context.Background(), in, out); err != nil {

@@ -129,6 +129,9 @@ func Expand(paths []string, logger *slog.Logger) []string {
 	return out
 }
 
+// BatchSize is the most lines one event carries.
+const BatchSize = 256
+
 // input is one open file with its next line read ahead.
 type input struct {
 	name    string
@@ -185,6 +188,21 @@ func ReadMerged(ctx context.Context, files []string, stdin io.Reader, logger *sl
 	for _, in := range ins {
 		advance(in)
 	}
+	batch := make([]engine.Line, 0, BatchSize)
+	flush := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case out <- engine.Event{Kind: engine.KindLine, Lines: batch}:
+		case <-ctx.Done():
+			return false
+		}
+		stats.Lines.Add(int64(len(batch)))
+		// NOTE: the receiver owns the sent slice; start a new one.
+		batch = make([]engine.Line, 0, BatchSize)
+		return true
+	}
 	for {
 		var next *input
 		for _, in := range ins {
@@ -195,14 +213,14 @@ func ReadMerged(ctx context.Context, files []string, stdin io.Reader, logger *sl
 		if next == nil {
 			break
 		}
-		ev := engine.Event{Kind: engine.KindLine, Text: next.line, Origin: next.name, LineNo: next.lineNo}
-		select {
-		case out <- ev:
-		case <-ctx.Done():
+		batch = append(batch, engine.Line{Text: next.line, Origin: next.name, No: next.lineNo})
+		if len(batch) == BatchSize && !flush() {
 			return nil
 		}
-		stats.Lines.Add(1)
 		advance(next)
+	}
+	if !flush() {
+		return nil
 	}
 	for _, in := range ins {
 		stats.Skipped.Add(in.scanner.Skipped())

@@ -31,18 +31,18 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-func collect(t *testing.T, s *Source) []engine.Event {
+func collect(t *testing.T, s *Source) []engine.Line {
 	t.Helper()
 	out := make(chan engine.Event, 100)
 	if err := s.Run(context.Background(), nil, out); err != nil {
 		t.Fatal(err)
 	}
 	close(out)
-	var evs []engine.Event
+	var lines []engine.Line
 	for ev := range out {
-		evs = append(evs, ev)
+		lines = append(lines, ev.Lines...)
 	}
-	return evs
+	return lines
 }
 
 func TestGlobMergeAndGzip(t *testing.T) {
@@ -76,7 +76,7 @@ func TestMissingFileDoesNotStopOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := collect(t, s)
-	if len(evs) != 2 || evs[0].Text != "one" || evs[1].LineNo != 2 || evs[1].Origin != filepath.Join(dir, "ok.log") {
+	if len(evs) != 2 || evs[0].Text != "one" || evs[1].No != 2 || evs[1].Origin != filepath.Join(dir, "ok.log") {
 		t.Fatalf("events = %+v", evs)
 	}
 	if s.Stats()["read_errors"] != 1 {
