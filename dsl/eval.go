@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -47,7 +48,6 @@ func functions(baseDir string) map[string]function.Function {
 		"max":        stdlib.MaxFunc,
 		"merge":      stdlib.MergeFunc,
 		"min":        stdlib.MinFunc,
-		"range":      stdlib.RangeFunc,
 		"regex":      stdlib.RegexFunc,
 		"regexall":   stdlib.RegexAllFunc,
 		"replace":    stdlib.ReplaceFunc,
@@ -88,7 +88,7 @@ func functions(baseDir string) map[string]function.Function {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(baseDir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := readSmallFile(p)
 			if err != nil {
 				return cty.NilVal, err
 			}
@@ -96,6 +96,34 @@ func functions(baseDir string) map[string]function.Function {
 		},
 	})
 	return fns
+}
+
+// maxFileSize bounds what file() reads: a pipeline includes regex lists
+// and address lists, not data sets, and a device like /dev/zero must not
+// hang validate.
+const maxFileSize = 16 << 20
+
+func readSmallFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB", p, maxFileSize>>20)
+	}
+	return b, nil
 }
 
 // evalVariables evaluates every variable block into the "var" object.
