@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,8 @@ type Arguments struct {
 	// ("Europe/Berlin"), "UTC", or a fixed offset ("UTC+0200", "+02:00").
 	// Empty means the machine's local zone.
 	TimeZone string `hcl:"time_zone,optional"`
-	// UseDNS lets <HOST> match host names as well as addresses.
+	// UseDNS lets <HOST> match host names as well as addresses; a name is
+	// resolved and each of its addresses counts a failure.
 	UseDNS bool `hcl:"use_dns,optional"`
 }
 
@@ -70,6 +72,7 @@ type Matcher struct {
 	opts     engine.Options
 	set      *failregex.Set
 	detector *logtime.Detector
+	dns      *resolver
 	stats    struct {
 		matched, ignored, noDate, unresolved atomic.Int64
 	}
@@ -110,7 +113,7 @@ func New(opts engine.Options, args *Arguments) (*Matcher, error) {
 	}
 
 	// Compile what could be read, so every bad regex is reported at once.
-	m := &Matcher{opts: opts}
+	m := &Matcher{opts: opts, dns: newResolver(time.Now)}
 	if len(fail) > 0 {
 		m.set, err = failregex.Compile(confval.Texts(fail), confval.Texts(ignore), failregex.Options{AllowDNS: args.UseDNS})
 		var list failregex.Errors
@@ -199,7 +202,7 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 	}
 	for ev := range in {
 		for i := range ev.Lines {
-			if !m.line(&ev.Lines[i], &last, &mark, send) {
+			if !m.line(ctx, &ev.Lines[i], &last, &mark, send) {
 				return nil
 			}
 		}
@@ -209,7 +212,7 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 
 // line handles one line; it returns false when the stage must stop. last
 // is the time of the last dated line and mark the last time sent on.
-func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
+func (m *Matcher) line(ctx context.Context, l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
 	line := l.Text
 	t, start, end, ok := m.detector.Match(line)
 	text := line
@@ -233,20 +236,28 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.E
 	switch {
 	case ignored:
 		m.stats.ignored.Add(1)
-	case matched && !match.Host.IsValid():
-		// A host name (use_dns): resolving it is left to a later stage.
-		m.stats.unresolved.Add(1)
 	case matched:
-		m.stats.matched.Add(1)
-		f := &engine.Failure{
-			Matcher:  m.opts.ID,
-			Host:     match.Host,
-			HostText: match.HostText,
-			Fields:   match.Fields,
-			Lines:    []string{line},
+		hosts := []netip.Addr{match.Host}
+		if !match.Host.IsValid() {
+			// A host name (use_dns): every address it resolves to fails.
+			hosts = m.dns.resolve(ctx, match.HostText)
+			if len(hosts) == 0 {
+				m.stats.unresolved.Add(1)
+				return true
+			}
 		}
-		if !send(engine.Event{Kind: engine.KindFailure, Time: t, Failure: f}) {
-			return false
+		m.stats.matched.Add(1)
+		for _, h := range hosts {
+			f := &engine.Failure{
+				Matcher:  m.opts.ID,
+				Host:     h,
+				HostText: match.HostText,
+				Fields:   match.Fields,
+				Lines:    []string{line},
+			}
+			if !send(engine.Event{Kind: engine.KindFailure, Time: t, Failure: f}) {
+				return false
+			}
 		}
 		if t.After(*mark) {
 			*mark = t

@@ -3,6 +3,7 @@ package regex
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,41 @@ func TestHugeAndBrokenLines(t *testing.T) {
 	}
 	if evs[0].Failure.Host.String() != "203.0.113.1" || evs[1].Failure.Host.String() != "203.0.113.2" {
 		t.Errorf("hosts = %v, %v", evs[0].Failure.Host, evs[1].Failure.Host)
+	}
+}
+
+func TestUseDNSResolvesNames(t *testing.T) {
+	t.Parallel()
+	args := &Arguments{Fail: strList([]string{`fail from <HOST>$`}), TimeZone: "UTC", UseDNS: true}
+	m, err := New(engine.Options{ID: "matcher.t", Now: testNow}, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookups := 0
+	m.dns.lookup = func(_ context.Context, host string) ([]netip.Addr, error) {
+		lookups++
+		if host == "bad.example" {
+			return []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	f := failures(feed(t, m,
+		"2026-03-01T06:00:00Z h fail from bad.example",
+		"2026-03-01T06:00:01Z h fail from bad.example",
+		"2026-03-01T06:00:02Z h fail from nowhere.example",
+		"2026-03-01T06:00:03Z h fail from 203.0.113.4",
+	))
+	var got []string
+	for _, ev := range f {
+		got = append(got, ev.Failure.Host.String())
+	}
+	if strings.Join(got, ",") != "192.0.2.1,2001:db8::1,192.0.2.1,2001:db8::1,203.0.113.4" {
+		t.Fatalf("hosts = %v", got)
+	}
+	if lookups != 2 {
+		t.Errorf("lookups = %d, want 2 (the cache answers the repeat)", lookups)
+	}
+	if m.Stats()["unresolved"] != 1 {
+		t.Errorf("unresolved = %d", m.Stats()["unresolved"])
 	}
 }
