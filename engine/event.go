@@ -125,4 +125,9 @@ type Action struct {
 	BanCount int
 	Matches  []string          // the lines behind the ban
 	Fields   map[string]string // captures of the last failure
+	// Restored marks a ban that was not decided now but restored from
+	// saved state when the pipeline started (fail2ban's restored tickets).
+	// Sinks that report bans, such as mail, may skip these (fail2ban's
+	// norestored).
+	Restored bool
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/counter/window"
 	"github.com/f2bproject/f2b/stages/matcher/regex"
+	"github.com/f2bproject/f2b/stages/sink/command"
 	"github.com/f2bproject/f2b/stages/sink/exec"
 	logsink "github.com/f2bproject/f2b/stages/sink/log"
 	"github.com/f2bproject/f2b/stages/source/file"
@@ -20,5 +21,6 @@ func Registry() *engine.Registry {
 	window.Register(r)
 	logsink.Register(r)
 	exec.Register(r)
+	command.Register(r)
 	return r
 }

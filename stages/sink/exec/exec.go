@@ -16,6 +16,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/proc"
 	"github.com/f2bproject/f2b/stages/sink/internal/sinkfmt"
 )
 
@@ -33,9 +34,6 @@ const (
 )
 
 const (
-	// outputLimit bounds how much of a command's stdout and of its stderr
-	// is kept; the rest is read and dropped so the command never blocks.
-	outputLimit = 64 << 10
 	// waitDelay bounds the wait for a command's output pipes after it has
 	// exited or been killed (a background child may hold them open).
 	waitDelay = time.Second
@@ -242,13 +240,13 @@ func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) {
 	// NOTE: a nil Stdin is /dev/null; Stdout and Stderr are not *os.File, so
 	// os/exec copies them through pipes in goroutines that Wait joins.
 	cmd.Stdin = nil
-	var stdout, stderr capped
+	var stdout, stderr proc.Capped
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if len(s.env) > 0 {
 		// Later entries win, so ours override the inherited ones.
 		cmd.Env = append(os.Environ(), s.env...)
 	}
-	killProcessGroup(cmd)
+	proc.KillGroupOnCancel(cmd)
 	cmd.WaitDelay = waitDelay
 
 	s.commands.Add(1)
@@ -275,9 +273,9 @@ func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) {
 	default:
 		attrs = append(attrs, "err", err.Error())
 	}
-	if line := firstLine(stderr.buf); line != "" {
+	if line := proc.FirstLine(stderr.Buf, logValueLimit); line != "" {
 		attrs = append(attrs, "stderr", line)
-	} else if line := firstLine(stdout.buf); line != "" {
+	} else if line := proc.FirstLine(stdout.Buf, logValueLimit); line != "" {
 		attrs = append(attrs, "stdout", line)
 	}
 	s.logger.Warn("command failed", attrs...)
@@ -312,34 +310,4 @@ func displayArgv(args []string) string {
 		}
 	}
 	return string(b)
-}
-
-// firstLine returns the first non-blank line of out, cut at logValueLimit
-// bytes.
-func firstLine(out []byte) string {
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if len(line) > logValueLimit {
-			line = line[:logValueLimit] + "…"
-		}
-		return line
-	}
-	return ""
-}
-
-// capped keeps the first outputLimit bytes written to it and drops the
-// rest, always reporting success so the command is never blocked or sent
-// SIGPIPE.
-type capped struct {
-	buf []byte
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := outputLimit - len(c.buf); room > 0 {
-		c.buf = append(c.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package exec
+package proc
 
 import (
 	"errors"
@@ -9,10 +9,11 @@ import (
 	"syscall"
 )
 
-// killProcessGroup starts cmd in a process group of its own and makes its
-// cancellation (timeout or hard stop) kill that whole group, so a shell
-// script's children die with it.
-func killProcessGroup(cmd *osexec.Cmd) {
+// KillGroupOnCancel starts cmd in a process group of its own and makes its
+// cancellation (a timeout or a hard stop of its context) kill that whole
+// group with SIGKILL, so a shell script's children die with it. Call it
+// before cmd.Start.
+func KillGroupOnCancel(cmd *osexec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		// NOTE: Cancel runs only after a successful Start, so Process is
