@@ -3,6 +3,7 @@ package all
 
 import (
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/ticket"
 	"github.com/f2bproject/f2b/stages/counter/window"
 	"github.com/f2bproject/f2b/stages/matcher/regex"
 	"github.com/f2bproject/f2b/stages/sink/command"
@@ -19,6 +20,7 @@ func Registry() *engine.Registry {
 	stdin.Register(r)
 	regex.Register(r)
 	window.Register(r)
+	ticket.Register(r)
 	logsink.Register(r)
 	exec.Register(r)
 	command.Register(r)

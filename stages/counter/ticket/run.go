@@ -1,0 +1,491 @@
+package ticket
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/f2bproject/f2b/engine"
+)
+
+// rebuildMin is the peak size from which the hosts map is rebuilt once it
+// has shrunk to a quarter (Go maps never give memory back).
+const rebuildMin = 4096
+
+// Run implements engine.Stage. It reads failures until in closes and then
+// returns nil without lifting any ban; it returns ctx's error on a hard stop.
+//
+// NOTE: every send to out selects on ctx.Done(), so a consumer that stopped
+// reading cannot block a hard stop. Run owns the ticket state; only the
+// counters behind Stats and the bans behind Banned are shared.
+func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
+	var (
+		timer   engine.Timer     // created on the first arming
+		timerC  <-chan time.Time // nil while the timer is not armed
+		armedAt int64            // the first instant (nanos) an unban can happen
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-in:
+			if !ok {
+				return nil
+			}
+			if err := c.handle(ctx, out, ev); err != nil {
+				return err
+			}
+		case <-timerC:
+			timerC = nil
+			if err := c.expire(ctx, out, c.current()); err != nil {
+				return err
+			}
+		}
+
+		// Keep one timer armed for the first instant a ban can be lifted:
+		// just after the earliest End, and not before the unban gate opens.
+		if len(c.queue) == 0 {
+			if timerC != nil {
+				timer.Stop()
+				timerC = nil
+			}
+			continue
+		}
+		at := max(c.queue[0].endNanos+1, c.nextScan)
+		if timerC != nil && armedAt == at {
+			continue
+		}
+		wall := c.clock.Now()
+		if wall.IsZero() {
+			continue // the clock does not run (replay): events drive unbans
+		}
+		d := max(time.Duration(at-nanos(wall)), 1)
+		if timer == nil {
+			timer = c.clock.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		timerC, armedAt = timer.C(), at
+	}
+}
+
+// current is the counter's now: the later of the latest event time and the
+// clock's time.
+func (c *Counter) current() time.Time {
+	now := c.now
+	if w := c.clock.Now(); w.After(now) {
+		now = w
+	}
+	return now
+}
+
+// handle takes one input event: it moves the clock, lifts the bans that are
+// due, purges now and then, and counts the failure if any.
+func (c *Counter) handle(ctx context.Context, out chan<- engine.Event, ev engine.Event) error {
+	if ev.Kind != engine.KindFailure {
+		return nil
+	}
+	if ev.Time.After(c.now) {
+		c.now = ev.Time
+	}
+	now := c.current()
+	if err := c.expire(ctx, out, now); err != nil {
+		return err
+	}
+	// NOTE: tickets are purged lazily (a stale one is dropped when its host
+	// fails again), which is exactly fail2ban's purge before each failure.
+	// This sweep only gives the memory back: it scans the whole map, so it
+	// runs only once find_time has passed since the last one and a quarter
+	// as many tickets have been opened since as the map holds: amortised
+	// O(1) per failure.
+	if c.sinceSweep > 0 && c.sinceSweep >= len(c.hosts)/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
+		c.sweep(now)
+	}
+	if ev.Failure == nil {
+		return nil // a watermark, or nothing to count
+	}
+	return c.failure(ctx, out, ev.Time, ev.Failure, now)
+}
+
+// stale reports whether tk is gone by fail2ban's purge: its newest failure
+// is find_time old or older on the event clock.
+func (c *Counter) stale(tk *ticket) bool {
+	return tk.last <= secs(c.now)-c.cfg.findSec
+}
+
+// expired reports whether fail2ban's database purge has dropped the ban
+// history h at now (seconds): its last ban is older than ban_history_age,
+// and older than that plus three times its ban time. Permanent bans are
+// never forgotten.
+func (c *Counter) expired(h history, nowSec float64) bool {
+	if h.count == 0 || c.cfg.historyAge < 0 || h.banSec == -1 {
+		return false
+	}
+	limit := math.Trunc(nowSec) - c.cfg.historyAge
+	tob := float64(h.tob)
+	return tob < limit && tob+h.banSec*3 < limit
+}
+
+// failure counts one failure at t, as fail2ban's filter (and, with
+// increment, its observer) would.
+func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.Time, f *engine.Failure, now time.Time) error {
+	c.stats.failures.Add(1)
+	host := f.Host.Unmap()
+	if host.Zone() != "" {
+		host = host.WithZone("")
+	}
+	if !host.IsValid() {
+		c.logger.Debug("failure without a valid host dropped", "host", f.HostText)
+		return nil
+	}
+	if c.ignored(host) {
+		c.stats.ignored.Add(1)
+		return nil
+	}
+	if t.IsZero() {
+		t = now
+	}
+	ts, nowSec := secs(t), secs(now)
+	k := keyOf(host)
+	h := c.hosts[k]
+	if h.tk != nil && c.stale(h.tk) {
+		h.tk = nil // purged before this failure counts
+	}
+	if c.expired(h.hist, nowSec) {
+		h.hist = history{}
+	}
+
+	// The filter: FailManager.addFailure.
+	created := h.tk == nil
+	if created {
+		// One allocation for the matches of a usual ticket.
+		matches := make([]string, len(f.Lines), max(len(f.Lines), min(c.cfg.maxMatches, 16)))
+		copy(matches, f.Lines)
+		h.tk = &ticket{
+			first:    ts,
+			last:     ts,
+			lastTime: t,
+			retry:    1,
+			failures: 1,
+			matches:  matches,
+			hostText: f.HostText,
+			fields:   f.Fields,
+		}
+		c.sinceSweep++
+	} else {
+		c.add(h.tk, ts, t, f.Lines, 1, false)
+	}
+	var (
+		ev   engine.Event
+		emit bool
+	)
+	if h.tk.retry >= float64(c.cfg.maxRetry) {
+		ev, emit = c.ban(&h, host, now)
+	} else if c.cfg.increment && h.hist.count > 0 && ts > float64(h.hist.tob) {
+		// The observer (failureFound): a known bad host's failure counts
+		// 2^n/2+1 times in all (n its earlier bans, at most 20), capped at
+		// max_retry, once a failure after its last ban arrives. The real
+		// failure count goes up by one more too, as in fail2ban.
+		n := min(h.hist.count, 20)
+		retries := min(float64(int64(1)<<n)/2+1, float64(c.cfg.maxRetry))
+		if retries > 1 {
+			c.add(h.tk, ts, t, f.Lines, retries-1, created)
+			if h.tk.retry >= float64(c.cfg.maxRetry) {
+				ev, emit = c.ban(&h, host, now)
+			}
+		}
+	}
+	if h.tk == nil && h.ban == nil && h.hist.count == 0 {
+		delete(c.hosts, k)
+	} else {
+		c.hosts[k] = h
+		c.peak = max(c.peak, len(c.hosts))
+	}
+	if !emit {
+		return nil
+	}
+	if err := c.send(ctx, out, ev); err != nil {
+		return err
+	}
+	// A late failure can make a ban that has ended already.
+	return c.expire(ctx, out, now)
+}
+
+// add adds count retries and one failure at ts to tk, as FailTicket's
+// adjustTime and inc do: a failure later than the ticket's newest rescales
+// the retry count when the ticket spans more than find_time, and becomes
+// its newest. same is fail2ban's "the same ticket object" case of the
+// observer, which adds no lines.
+func (c *Counter) add(tk *ticket, ts float64, t time.Time, lines []string, count float64, same bool) {
+	if ts > tk.last {
+		if tk.first < ts-c.cfg.findSec {
+			tk.retry = math.RoundToEven(tk.retry / (ts - tk.first) * c.cfg.findSec)
+			tk.first = ts - c.cfg.findSec
+		}
+		tk.last, tk.lastTime = ts, t
+	}
+	tk.retry += count
+	tk.failures++
+	m := c.cfg.maxMatches
+	if m == 0 {
+		tk.matches = nil
+		return
+	}
+	if !same {
+		tk.matches = append(tk.matches, lines...)
+	}
+	if n := len(tk.matches); n > m {
+		copy(tk.matches, tk.matches[n-m:])
+		clear(tk.matches[m:])
+		tk.matches = tk.matches[:m]
+	}
+}
+
+// ban takes the ticket of h, which has reached max_retry, and bans the
+// host, prolongs its running ban, or does nothing (fail2ban's toBan,
+// BanManager.addBanTicket and the observer's banFound). It returns the
+// action to emit.
+func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Event, bool) {
+	tk := h.tk
+	h.tk = nil
+	nowSec := secs(now)
+	def := c.cfg.banSec
+	eob := math.Inf(1)
+	if def != -1 {
+		eob = tk.last + def
+		if eob < nowSec {
+			c.logger.Debug("ban already over; not banned", "host", host, "end", eob)
+			return engine.Event{}, false
+		}
+	}
+	if b := h.ban; b != nil {
+		if !(eob > b.eob()) {
+			return engine.Event{}, false
+		}
+		return c.prolong(b, tk), true
+	}
+
+	// A new ban; with increment, its time grows with the host's history.
+	k := h.hist.count
+	bt := def
+	restored := false
+	if c.cfg.increment && def > 0 && k > 0 {
+		v, err := c.increasedBanTime(k)
+		if err != nil {
+			c.logger.Warn("ban time formula failed; using ban_time", "host", host, "ban_count", k, "err", err)
+		} else {
+			bt = v
+			// fail2ban takes a ban no later than the last one for one
+			// restored from its database and does not record it.
+			restored = !(tk.last > float64(h.hist.tob))
+		}
+	}
+	if !restored && !(bt != -1 && tk.last+bt < nowSec) {
+		h.hist = history{count: k + 1, tob: int64(math.RoundToEven(tk.last)), banSec: bt}
+	}
+
+	b := &ban{
+		host:     host,
+		hostText: tk.hostText,
+		fields:   tk.fields,
+		start:    tk.lastTime,
+		startSec: tk.last,
+		failures: tk.failures,
+		count:    k + 1,
+		seq:      c.seq,
+		idx:      -1,
+		banSec:   bt,
+	}
+	c.seq++
+	if bt == -1 {
+		b.banTime = engine.Permanent
+	} else {
+		b.banTime = duration(bt)
+		b.end = b.start.Add(b.banTime)
+		b.endNanos = nanos(b.end)
+		heap.Push(&c.queue, b)
+	}
+	if def != -1 {
+		// fail2ban lowers its next unban check to the ban's end by
+		// ban_time: the ban's own time is set later, by the observer.
+		c.nextScan = min(c.nextScan, nanos(b.start.Add(c.cfg.banTime)))
+	}
+	h.ban = b
+	c.mu.Lock()
+	b.pos = len(c.active)
+	c.active = append(c.active, b)
+	c.mu.Unlock()
+	c.stats.bans.Add(1)
+	return engine.Event{
+		Kind: engine.KindAction,
+		Time: b.start,
+		Action: &engine.Action{
+			Type:     engine.Ban,
+			Jail:     c.jail,
+			Host:     host,
+			HostText: b.hostText,
+			Failures: b.failures,
+			BanTime:  b.banTime,
+			Start:    b.start,
+			End:      b.end,
+			BanCount: int(b.count),
+			Matches:  tk.matches,
+			Fields:   b.fields,
+		},
+	}, true
+}
+
+// prolong extends the running ban b to the end that tk earns: tk's time
+// plus ban_time (fail2ban's addBanTicket for a host already banned).
+func (c *Counter) prolong(b *ban, tk *ticket) engine.Event {
+	def := c.cfg.banSec
+	c.mu.Lock()
+	if def == -1 {
+		if b.idx >= 0 {
+			heap.Remove(&c.queue, b.idx)
+		}
+		b.end, b.endNanos, b.banTime, b.banSec = time.Time{}, 0, engine.Permanent, -1
+	} else {
+		// fail2ban sets the old ticket's ban time to ban_time plus how
+		// much later the new ticket is.
+		if dif := tk.last - b.startSec; dif > 0 {
+			b.banSec = def + dif
+			b.end = tk.lastTime.Add(c.cfg.banTime)
+		} else {
+			b.banSec = def
+			b.end = b.start.Add(c.cfg.banTime)
+		}
+		b.banTime = b.end.Sub(b.start)
+		b.endNanos = nanos(b.end)
+		if b.idx >= 0 {
+			heap.Fix(&c.queue, b.idx)
+		} else {
+			heap.Push(&c.queue, b)
+		}
+	}
+	c.mu.Unlock()
+	c.stats.prolongs.Add(1)
+	return engine.Event{
+		Kind: engine.KindAction,
+		Time: tk.lastTime,
+		Action: &engine.Action{
+			Type:     engine.Prolong,
+			Jail:     c.jail,
+			Host:     b.host,
+			HostText: b.hostText,
+			Failures: tk.failures,
+			BanTime:  b.banTime,
+			Start:    b.start,
+			End:      b.end,
+			BanCount: int(b.count),
+			Matches:  tk.matches,
+			Fields:   tk.fields,
+		},
+	}
+}
+
+// expire lifts, in End order, every ban whose End lies before now, once
+// the unban gate is open (fail2ban's BanManager.unBanList): nothing is
+// lifted while now is before nextScan, which a new ban lowers to its end
+// by ban_time and each lifting sets to the earliest End left. So a ban
+// that increment made shorter than ban_time is lifted late, as in fail2ban.
+func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.Time) error {
+	nn := nanos(now)
+	if nn < c.nextScan {
+		return nil
+	}
+	defer func() {
+		c.nextScan = math.MaxInt64
+		if len(c.queue) > 0 {
+			c.nextScan = c.queue[0].endNanos
+		}
+	}()
+	for len(c.queue) > 0 && c.queue[0].endNanos < nn {
+		b := heap.Pop(&c.queue).(*ban)
+		k := keyOf(b.host)
+		h := c.hosts[k]
+		h.ban = nil
+		if h.tk == nil && h.hist.count == 0 {
+			delete(c.hosts, k)
+		} else {
+			c.hosts[k] = h
+		}
+		c.mu.Lock()
+		last := len(c.active) - 1
+		c.active[b.pos] = c.active[last]
+		c.active[b.pos].pos = b.pos
+		c.active[last] = nil
+		c.active = c.active[:last]
+		c.mu.Unlock()
+		c.stats.unbans.Add(1)
+		err := c.send(ctx, out, engine.Event{
+			Kind: engine.KindAction,
+			Time: b.end,
+			Action: &engine.Action{
+				Type:     engine.Unban,
+				Jail:     c.jail,
+				Host:     b.host,
+				HostText: b.hostText,
+				Failures: b.failures,
+				BanTime:  b.banTime,
+				Start:    b.start,
+				End:      b.end,
+				BanCount: int(b.count),
+				Fields:   b.fields,
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweep drops stale tickets and forgotten histories, and the hosts left
+// with nothing: no ticket, no ban, no history.
+func (c *Counter) sweep(now time.Time) {
+	nowSec := secs(now)
+	for k, h := range c.hosts {
+		changed := false
+		if h.tk != nil && c.stale(h.tk) {
+			h.tk, changed = nil, true
+		}
+		if c.expired(h.hist, nowSec) {
+			h.hist, changed = history{}, true
+		}
+		switch {
+		case h.tk == nil && h.ban == nil && h.hist.count == 0:
+			delete(c.hosts, k)
+		case changed:
+			c.hosts[k] = h
+		}
+	}
+	c.lastSweep = c.now
+	c.sinceSweep = 0
+	if c.peak >= rebuildMin && len(c.hosts) <= c.peak/4 {
+		// NOTE: a fresh map, not maps.Clone, which keeps the old size.
+		hosts := make(map[hostKey]hostState, len(c.hosts))
+		for k, h := range c.hosts {
+			hosts[k] = h
+		}
+		c.hosts = hosts
+		c.peak = len(hosts)
+	}
+}
+
+// send hands ev to out unless ctx is done first.
+func (c *Counter) send(ctx context.Context, out chan<- engine.Event, ev engine.Event) error {
+	select {
+	case out <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,169 @@
+package ticket
+
+import (
+	"math"
+	"net/netip"
+	"time"
+)
+
+// Times inside the counter's heap are Unix nanoseconds clamped to
+// ±(2^62-1) (about the years 1824 to 2116).
+const (
+	minNanos = -(1<<62 - 1)
+	maxNanos = 1<<62 - 1
+)
+
+// minTime and maxTime are the clamp bounds as times.
+var (
+	minTime = time.Unix(0, minNanos)
+	maxTime = time.Unix(0, maxNanos)
+)
+
+// nanos is t in clamped Unix nanoseconds; the zero time gives minNanos.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return minNanos
+	case t.After(maxTime):
+		return maxNanos
+	}
+	return t.UnixNano()
+}
+
+// secs is t as fail2ban holds a time: float seconds since the epoch.
+// Whole seconds, and halves, quarters and so on, are exact.
+func secs(t time.Time) float64 {
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
+}
+
+// duration turns fail2ban's float seconds into a Duration. Negative and
+// NaN values give zero (an immediate unban); huge ones saturate.
+func duration(s float64) time.Duration {
+	if !(s > 0) {
+		return 0
+	}
+	ns := s * 1e9
+	if ns >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(math.Round(ns))
+}
+
+// hostKey is a host address as a map key: its 16-byte form. Failures carry
+// unmapped addresses, so an IPv4 host and its IPv4-mapped IPv6 form never
+// both occur.
+type hostKey [16]byte
+
+// keyOf is the map key of a.
+func keyOf(a netip.Addr) hostKey { return a.As16() }
+
+// ticket is fail2ban's FailTicket: the failures of one host since its
+// ticket was opened.
+type ticket struct {
+	first    float64   // start of the counted span (seconds); moves on when rescaled
+	last     float64   // time of the newest failure (seconds)
+	lastTime time.Time // the same as a time, for the ban's Start
+	retry    float64   // the retry count, rescaled and raised for bad hosts
+	failures int       // the real number of failures (fail2ban's <failures>)
+	matches  []string  // matched lines, the newest max_matches
+	hostText string    // of the first failure
+	fields   map[string]string
+}
+
+// history is what fail2ban's database keeps of a host's last ban in a
+// jail (its row in the bips table).
+type history struct {
+	count  int32   // bans so far; 0 when there is no history
+	tob    int64   // time of the last ban, whole seconds rounded half to even
+	banSec float64 // its ban time in seconds; -1 when permanent
+}
+
+// hostState is all the counter knows of one host, kept by value in the
+// hosts map.
+type hostState struct {
+	tk   *ticket // the open ticket; nil when none
+	ban  *ban    // the running ban; nil when not banned
+	hist history
+}
+
+// ban is one running ban.
+type ban struct {
+	host     netip.Addr
+	hostText string
+	fields   map[string]string // of the ticket that made the ban, handed to the unban too
+	start    time.Time
+	startSec float64
+	failures int
+	count    int32  // BanCount
+	seq      uint64 // ban order
+	idx      int    // index in unbanQueue; -1 when not queued
+	pos      int    // index in Counter.active
+
+	// Changed by a prolong, under Counter.mu.
+	end      time.Time // zero when permanent
+	endNanos int64
+	banTime  time.Duration // engine.Permanent when permanent
+	banSec   float64       // fail2ban's ban time in seconds; -1 when permanent
+}
+
+// eob is fail2ban's end of ban in float seconds; +Inf when permanent.
+func (b *ban) eob() float64 {
+	if b.banSec == -1 {
+		return math.Inf(1)
+	}
+	return b.startSec + b.banSec
+}
+
+// unbanQueue is a min-heap (container/heap) of the bans that end, by End
+// and then ban order.
+type unbanQueue []*ban
+
+// Len, Less, Swap, Push and Pop implement heap.Interface.
+func (q unbanQueue) Len() int { return len(q) }
+
+func (q unbanQueue) Less(i, j int) bool {
+	if q[i].endNanos != q[j].endNanos {
+		return q[i].endNanos < q[j].endNanos
+	}
+	return q[i].seq < q[j].seq
+}
+
+func (q unbanQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].idx = i
+	q[j].idx = j
+}
+
+func (q *unbanQueue) Push(x any) {
+	b := x.(*ban)
+	b.idx = len(*q)
+	*q = append(*q, b)
+}
+
+func (q *unbanQueue) Pop() any {
+	old := *q
+	n := len(old)
+	b := old[n-1]
+	old[n-1] = nil
+	b.idx = -1
+	*q = old[:n-1]
+	return b
+}
+
+// splitMix is the SplitMix64 generator: small, seedable, and easy to
+// reproduce outside Go (the differential test drives fail2ban's
+// random.random() with the same sequence).
+type splitMix struct{ s uint64 }
+
+// next returns the next 64 random bits.
+func (r *splitMix) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// float64 returns a number in [0, 1) with 53 random bits, as Python's
+// random.random() does.
+func (r *splitMix) float64() float64 { return float64(r.next()>>11) / (1 << 53) }
