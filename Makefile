@@ -26,6 +26,13 @@ fmt-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+# fail2ban's sample logs (Debian's package, fetched into a cache outside
+# git) through the stock filters: prints every line that does not pass and
+# "conformance: N/M failJSON lines pass".
+.PHONY: conformance
+conformance:
+	@root=$$(scripts/fetch-fail2ban.sh) && $(GO) run ./conformance/cmd/f2b-conformance -root "$$root"
+
 # Build, then replay the shipped sample log through examples/sshd.hcl.
 demo: build
 	$(BIN) validate examples/sshd.hcl

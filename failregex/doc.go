@@ -1,11 +1,13 @@
-// Package failregex compiles fail2ban-style failure regexes into Go RE2
-// regular expressions and matches log lines against them, extracting the
-// failing host and the named fields.
+// Package failregex compiles fail2ban-style failure regexes, written in
+// Python's regex syntax, and matches log lines against them, extracting
+// the failing host and the named fields. Regexes run on Go's linear-time
+// RE2 engine whenever they can, and on a backtracking engine, under a time
+// budget, when they need Python constructs RE2 lacks.
 //
 // # Placeholders
 //
-// A regex is written in Go (RE2) syntax, which accepts most of Python's
-// syntax including (?P<name>…) groups, plus the fail2ban placeholders:
+// A regex is written in Python's re syntax (see "Python regexes" below)
+// plus the fail2ban placeholders:
 //
 //	<HOST>    an address as <ADDR>; with Options.AllowDNS also a DNS name
 //	<ADDR>    an IPv4 or IPv6 address, optionally in brackets [...]
@@ -14,7 +16,7 @@
 //	<DNS>     a host name (accepted only with Options.AllowDNS, unless it is an IP)
 //	<SUBNET>  an address with an optional /CIDR, optionally in brackets;
 //	          the host is the address, the prefix length is the field "cidr"
-//	<CIDR>    \d+, the field "cidr"
+//	<CIDR>    [0-9]+, the field "cidr"
 //	<F-NAME>…</F-NAME>  a named capture, exposed as the field "name"
 //	<F-ID/>   \S+, the field "id"
 //	<F-PORT/> \w+, the field "port"
@@ -28,10 +30,51 @@
 // fills the field X when X is absent or empty. Unknown <TAGS> are left as
 // literal text, as fail2ban does.
 //
-// Python constructs that RE2 cannot run (lookahead, lookbehind,
-// backreferences, conditionals, atomic groups, possessive quantifiers) are
-// reported as errors wrapping ErrUnsupported. Python's \Z is translated to
-// \z and (?#…) comments are removed.
+// <SKIPLINES> (fail2ban's multi-line buffer) is reported as an error
+// wrapping ErrUnsupported: a Set matches single lines (package failfilter
+// has the buffer).
+//
+// # Python regexes
+//
+// Regexes are parsed with Python's rules (those of fail2ban's filters) and
+// translated for the engine that runs them. Lookahead, lookbehind,
+// back-references (\1, (?P=name)), conditionals ((?(name)yes|no)), atomic
+// groups and possessive quantifiers need the backtracking engine
+// (github.com/dlclark/regexp2), and so do a capture group inside a
+// repetition that can match empty (RE2 skips the empty last iteration
+// Python makes) and regexes beyond RE2's limits (repeat counts above
+// 1000); every other regex runs on RE2. For a backtracking regex, an RE2
+// "gate" (the regex with those constructs relaxed, which matches a
+// superset) and the literals it requires turn most lines away in linear
+// time before the backtracking engine sees them. Set.Backtracking and
+// Regexp.Backtracking tell which regexes left the linear path and why.
+//
+// Semantics follow Python 3 str patterns: \d is any Unicode decimal digit,
+// \w a Unicode letter or number or "_", \s Python's whitespace (with \v,
+// \x1c-\x1f, \x85, \xa0 …); the (?a) flag makes them ASCII. $ matches at
+// the end or before a final newline, \Z only at the end; inline flags
+// (?i) (?s) (?m) (?x) (?a) work globally and scoped ((?i:…)); group
+// numbers are Python's whatever the engine; Compile first rewrites
+// "((?i)x)" to "(?i:x)" as fail2ban does (LocalizeFlags). The address
+// placeholders use
+// ASCII [0-9] (an address is never written with other digits).
+// Deliberate differences: RE2's \b is ASCII, so a regex with \b or \B is
+// matched by the backtracking engine (whose \b is Unicode-aware) when the
+// line holds non-ASCII text; \N{name} is not supported; RE2 spellings
+// that Python lacks are accepted ((?<name>…), \z, \x{263a}, \pL,
+// \p{Greek}, [[:alpha:]]), so regexes written for Go keep working.
+//
+// # Time budget
+//
+// Every match on the backtracking engine runs under a time budget
+// (Options.MatchTimeout, RegexpOptions.MatchTimeout; default
+// DefaultMatchTimeout, 10 ms), so that a hostile line cannot hang a jail
+// the way fail2ban's GHSA-33wh-ccjc-p397 could: a line that runs out of
+// time is not matched (Result TimedOut, Stats.Timeouts) and the next line
+// is processed as usual. In a Set the budget is the line's: once its
+// backtracking matches used it up, the line is given up. Timeouts are
+// checked every couple of milliseconds, so a match may overrun its budget
+// by that much.
 //
 // # Which host is extracted
 //
@@ -83,7 +126,10 @@
 // allocation. A line that passes the prefilter is matched by Go's regexp
 // with FindStringSubmatchIndex; the host and fields are substrings of the
 // line, so a match allocates the index slice and, only when the regex has
-// fields, the Fields map.
+// fields, the Fields map. The backtracking engine works on runes and
+// allocates per match; its regexes get literal prefilters from their RE2
+// gate.
 //
-// A Set is immutable after Compile and safe for concurrent use.
+// A Set and a Regexp are immutable after compiling and safe for
+// concurrent use.
 package failregex

@@ -2,49 +2,302 @@ package failregex
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dlclark/regexp2"
 )
 
-// engine is one compiled regular expression. Set only talks to this
-// interface, so that a second engine (a backtracking one for Python-only
-// constructs such as lookaround) can be added without changing Set's API.
+// engine is one compiled regular expression. Capture groups are numbered
+// as in Python (in the order their "(" appears), whatever the engine.
 type engine interface {
 	// submatch returns the leftmost-first match of s as index pairs, like
-	// regexp.Regexp.FindStringSubmatchIndex, or nil.
-	submatch(s string) []int
-	// match reports whether s contains a match; it is used where no
-	// capture is needed (ignore regexes) and may be faster.
-	match(s string) bool
+	// regexp.Regexp.FindStringSubmatchIndex, or nil. The error is
+	// ErrTimeout when the backtracking engine ran out of time.
+	submatch(s string) ([]int, error)
+	// match reports whether s contains a match; it may be faster.
+	match(s string) (bool, error)
 	// names returns the capture group names; names()[0] is the whole match
 	// and unnamed groups are "".
 	names() []string
 }
 
+// ErrTimeout is returned when a match on the backtracking engine took
+// longer than its time budget (Options.MatchTimeout).
+var ErrTimeout = errors.New("regex match timed out")
+
+// DefaultMatchTimeout is the time a backtracking match may take before it
+// is abandoned, when Options.MatchTimeout is zero.
+const DefaultMatchTimeout = 10 * time.Millisecond
+
 // re2 is the engine backed by Go's linear-time regexp package.
-type re2 struct{ re *regexp.Regexp }
+type re2 struct {
+	re *regexp.Regexp
+	// wordB is set when the regex has \b or \B, which are ASCII-only in
+	// RE2 but Unicode-aware in Python: a line with non-ASCII text then runs
+	// on the backtracking engine, compiled on first use.
+	wordB *lazyNet
+	// eol is set when the regex ends in Python's $, printed with an extra
+	// last group around the optional final newline: a match that took it
+	// is cut back to end before it, as in Python.
+	eol bool
+}
 
-func (e re2) submatch(s string) []int { return e.re.FindStringSubmatchIndex(s) }
-func (e re2) match(s string) bool     { return e.re.MatchString(s) }
-func (e re2) names() []string         { return e.re.SubexpNames() }
-
-// compileEngine compiles an expanded regex. Constructs RE2 cannot run are
-// rejected before this point by expand, with an *UnsupportedError; a
-// backtracking engine would be chosen here for them.
-func compileEngine(expr string) (engine, error) {
-	re, err := regexp.Compile(expr)
-	if err != nil {
-		// The offending fragment may hold our expansion of <HOST>, which
-		// would only confuse the user reading their own regex: name the
-		// mistake alone then.
-		var se *syntax.Error
-		if errors.As(err, &se) && strings.Contains(se.Expr, hostGroup) {
-			return nil, &syntaxError{se}
+func (e *re2) submatch(s string) ([]int, error) {
+	if e.wordB != nil && !isASCII(s) {
+		return e.wordB.get().submatch(s)
+	}
+	loc := e.re.FindStringSubmatchIndex(s)
+	if e.eol && loc != nil {
+		n := len(loc) - 2
+		if loc[n] >= 0 {
+			loc[1] = loc[n]
 		}
+		loc = loc[:n]
+	}
+	return loc, nil
+}
+
+func (e *re2) match(s string) (bool, error) {
+	if e.wordB != nil && !isASCII(s) {
+		return e.wordB.get().match(s)
+	}
+	return e.re.MatchString(s), nil
+}
+
+func (e *re2) names() []string {
+	n := e.re.SubexpNames()
+	if e.eol {
+		n = n[:len(n)-1]
+	}
+	return n
+}
+
+// lazyNet compiles the .NET form of a regex on first use.
+type lazyNet struct {
+	once sync.Once
+	tr   *pyTranslation
+	to   time.Duration
+	eng  *backtrack
+}
+
+func (l *lazyNet) get() *backtrack {
+	l.once.Do(func() {
+		// The translation compiled as RE2 already; a failure here would be
+		// a bug in the .NET printer, which then falls back to no match.
+		l.eng, _ = newBacktrack(l.tr, nil, l.to)
+		if l.eng == nil {
+			l.eng = &backtrack{}
+		}
+	})
+	return l.eng
+}
+
+// backtrack is the engine backed by regexp2, for the Python constructs RE2
+// lacks. An RE2 gate that matches a superset of the regex's matches
+// rejects most lines in linear time before the backtracking engine runs.
+type backtrack struct {
+	gate  *regexp.Regexp
+	re    *regexp2.Regexp
+	nums  []int // .NET group number of each Python group
+	gname []string
+}
+
+// timeoutCheckPeriod is how often regexp2's clock looks at its deadlines
+// (its default, 100 ms, would let a 10 ms budget run ten times over). The
+// clock goroutine only runs while matches with a deadline are under way
+// (and for a second after).
+const timeoutCheckPeriod = 2 * time.Millisecond
+
+// setClock sets regexp2's clock period once, before the first backtracking
+// regex exists (so before any match can start the clock).
+var setClock sync.Once
+
+func newBacktrack(tr *pyTranslation, gate *regexp.Regexp, timeout time.Duration) (*backtrack, error) {
+	setClock.Do(func() { regexp2.SetTimeoutCheckPeriod(timeoutCheckPeriod) })
+	re, err := regexp2.Compile(tr.net, regexp2.None)
+	if err != nil {
 		return nil, err
 	}
-	return re2{re}, nil
+	if timeout > 0 {
+		re.MatchTimeout = timeout
+	}
+	e := &backtrack{gate: gate, re: re, gname: tr.groups}
+	e.nums = make([]int, len(tr.groups))
+	for g := 1; g < len(tr.groups); g++ {
+		name := tr.groups[g]
+		if name == "" {
+			name = "__g" + fmt.Sprint(g)
+		}
+		e.nums[g] = re.GroupNumberFromName(name)
+	}
+	return e, nil
+}
+
+func (e *backtrack) submatch(s string) ([]int, error) {
+	if e.re == nil || (e.gate != nil && !e.gate.MatchString(s)) {
+		return nil, nil
+	}
+	runes, offs := toRunes(s)
+	defer putRunes(runes)
+	m, err := e.re.FindRunesMatch(runes)
+	if err != nil {
+		return nil, ErrTimeout
+	}
+	if m == nil {
+		return nil, nil
+	}
+	loc := make([]int, 2*len(e.nums))
+	for k, num := range e.nums {
+		g := m.GroupByNumber(num)
+		if g == nil || len(g.Captures) == 0 {
+			loc[2*k], loc[2*k+1] = -1, -1
+			continue
+		}
+		a, b := g.Index, g.Index+g.Length
+		if offs != nil {
+			a, b = offs[a], offs[b]
+		}
+		loc[2*k], loc[2*k+1] = a, b
+	}
+	return loc, nil
+}
+
+func (e *backtrack) match(s string) (bool, error) {
+	if e.re == nil || (e.gate != nil && !e.gate.MatchString(s)) {
+		return false, nil
+	}
+	runes, _ := toRunes(s)
+	defer putRunes(runes)
+	ok, err := e.re.MatchRunes(runes)
+	if err != nil {
+		return false, ErrTimeout
+	}
+	return ok, nil
+}
+
+func (e *backtrack) names() []string { return e.gname }
+
+// runePool recycles the rune copies of texts matched by regexp2. NOTE:
+// a copy goes back to the pool once the match's offsets are read; regexp2
+// keeps no reference to it that is used later (a pooled runner's stale
+// reference is overwritten before use).
+var runePool = sync.Pool{New: func() any { return new([]rune) }}
+
+func putRunes(r []rune) {
+	if cap(r) <= 4096 {
+		r = r[:0]
+		runePool.Put(&r)
+	}
+}
+
+// toRunes converts s for regexp2, which works on runes. offs maps rune
+// indexes to byte offsets; it is nil when s is ASCII (they are equal).
+func toRunes(s string) (runes []rune, offs []int) {
+	p := runePool.Get().(*[]rune)
+	runes = (*p)[:0]
+	if isASCII(s) {
+		for i := 0; i < len(s); i++ {
+			runes = append(runes, rune(s[i]))
+		}
+		return runes, nil
+	}
+	offs = make([]int, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		runes = append(runes, r)
+		offs = append(offs, i)
+		i += size
+	}
+	offs = append(offs, len(s))
+	return runes, offs
+}
+
+// isASCII reports whether s has only ASCII bytes, eight at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if v&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// compiled is a regex ready to run: its engine, how it was chosen, and the
+// RE2 syntax its literal prefilter is derived from.
+type compiled struct {
+	eng       engine
+	tr        *pyTranslation
+	backtrack string // why the backtracking engine runs it; "" for RE2
+	litSyntax string // RE2 regex whose required literals every match has
+}
+
+// compileEngine translates a Python regex (placeholders already expanded)
+// and compiles it on RE2 when RE2 can run it, on the backtracking engine
+// otherwise.
+func compileEngine(expr string, flags pyFlags, timeout time.Duration) (compiled, error) {
+	tr, err := translatePython(expr, flags)
+	if err != nil {
+		return compiled{}, err
+	}
+	if timeout == 0 {
+		timeout = DefaultMatchTimeout
+	}
+	if tr.re2 != "" {
+		re, err := regexp.Compile(tr.re2)
+		if err == nil {
+			e := &re2{re: re, eol: tr.eol}
+			if tr.re.hasWordB {
+				e.wordB = &lazyNet{tr: tr, to: timeout}
+			}
+			return compiled{eng: e, tr: tr, litSyntax: tr.re2}, nil
+		}
+		// RE2's own limits (repeat counts above 1000, program size) are
+		// no reason to refuse a regex Python accepts.
+		var se *syntax.Error
+		if !errors.As(err, &se) || (se.Code != syntax.ErrInvalidRepeatSize && se.Code != syntax.ErrLarge && se.Code != syntax.ErrNestingDepth) {
+			return compiled{}, tidySyntaxError(err)
+		}
+		tr.re.backtrack = "beyond RE2's limits (" + string(se.Code) + ")"
+	}
+	var gate *regexp.Regexp
+	if tr.gate != "" {
+		gate, _ = regexp.Compile(tr.gate) // no gate if RE2 cannot take it either
+	}
+	e, err := newBacktrack(tr, gate, timeout)
+	if err != nil {
+		return compiled{}, fmt.Errorf("invalid regex: %w", err)
+	}
+	lit := ""
+	if gate != nil {
+		lit = tr.gate
+	}
+	return compiled{eng: e, tr: tr, backtrack: tr.re.backtrack, litSyntax: lit}, nil
+}
+
+// tidySyntaxError drops the offending fragment from a regexp syntax error
+// when it holds our expansion of a placeholder, which would only confuse
+// the user reading their own regex; errors.As still finds the
+// *syntax.Error inside.
+func tidySyntaxError(err error) error {
+	var se *syntax.Error
+	if errors.As(err, &se) && strings.Contains(se.Expr, hostGroup) {
+		return &syntaxError{se}
+	}
+	return err
 }
 
 // syntaxError is a regexp syntax error told without the offending fragment
@@ -52,5 +305,8 @@ func compileEngine(expr string) (engine, error) {
 // *syntax.Error inside.
 type syntaxError struct{ err *syntax.Error }
 
+// Error returns "invalid regex: " and the error code.
 func (e *syntaxError) Error() string { return "invalid regex: " + string(e.err.Code) }
+
+// Unwrap returns the *syntax.Error.
 func (e *syntaxError) Unwrap() error { return e.err }

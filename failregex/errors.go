@@ -14,23 +14,27 @@ var (
 	ErrNoHost = errors.New("no <HOST> (or <ADDR>, <IP4>, <IP6>) in regex")
 	// ErrMultipleHosts reports a failure regex with more than one host placeholder.
 	ErrMultipleHosts = errors.New("more than one host placeholder (<HOST>, <ADDR>, <IP4>, <IP6>, <DNS>, <SUBNET>) in regex")
+	// ErrSyntax is wrapped by the errors of regexes that are not valid
+	// Python regular expressions.
+	ErrSyntax = errors.New("invalid regex")
 	// ErrUnsupported is wrapped by every *UnsupportedError: the regex uses a
-	// construct that the linear-time RE2 engine cannot run.
-	ErrUnsupported = errors.New("not supported by the linear regex engine")
+	// construct a Set cannot run (the multi-line <SKIPLINES>, which needs
+	// fail2ban's line buffer: see package failfilter).
+	ErrUnsupported = errors.New("not supported by a single-line matcher")
 )
 
-// UnsupportedError reports a Python regex construct that RE2 cannot run,
-// such as lookahead. errors.Is(err, ErrUnsupported) is true for it.
+// UnsupportedError reports a construct a Set cannot run, such as
+// <SKIPLINES>. errors.Is(err, ErrUnsupported) is true for it.
 type UnsupportedError struct {
-	// Construct names the feature, e.g. "lookahead".
+	// Construct names the feature, e.g. "multi-line".
 	Construct string
-	// Token is the text that introduces it, e.g. "(?=".
+	// Token is the text that introduces it, e.g. "<SKIPLINES>".
 	Token string
 	// Offset is the byte offset of Token in the regex as written.
 	Offset int
 }
 
-// Error returns e.g. "lookahead (?= is not supported by the linear regex engine".
+// Error returns e.g. "multi-line <SKIPLINES> is not supported by a single-line matcher".
 func (e *UnsupportedError) Error() string {
 	return e.Construct + " " + e.Token + " is " + ErrUnsupported.Error()
 }
@@ -51,7 +55,7 @@ type Error struct {
 	Err error
 }
 
-// Error returns e.g. `failregex[2] "^x <HOST> (?=y)": lookahead (?= is not supported …`.
+// Error returns e.g. `failregex[2] "^x <HOST> (y": invalid regex: missing closing )`.
 func (e *Error) Error() string {
 	return fmt.Sprintf("%sregex[%d] %q: %v", e.List, e.Index, e.Regex, e.Err)
 }

@@ -23,12 +23,13 @@ const (
 // reserved: it is never exposed as a field.
 const hostGroup = "__f2b_host"
 
-// Building blocks of the address patterns. They must stay RE2 and small:
-// Go's regexp uses its fast backtracker only for programs of at most 500
-// instructions, so the patterns are loose and the text is validated with
-// net/netip afterwards.
+// Building blocks of the address patterns, in the Python syntax the
+// translator reads. They must stay RE2 and small: Go's regexp uses its
+// fast backtracker only for programs of at most 500 instructions, so the
+// patterns are loose and the text is validated with net/netip afterwards.
+// Digits are ASCII ([0-9], not Python's Unicode \d).
 const (
-	reIP4core = `(?:\d{1,3}\.){3}\d{1,3}`
+	reIP4core = `(?:[0-9]{1,3}\.){3}[0-9]{1,3}`
 	// reIP4 accepts the ::ffff: prefix like fail2ban; the prefix is part of
 	// HostText and removed by Unmap.
 	reIP4 = `(?:::[fF]{4}:)?` + reIP4core
@@ -89,16 +90,6 @@ func expand(src string, opts Options, capture bool) (expansion, error) {
 				continue
 			}
 			n := src[i+1]
-			if !inClass {
-				if n >= '1' && n <= '9' {
-					return ex, &UnsupportedError{"backreference", src[i : i+2], i}
-				}
-				if n == 'Z' { // Python's end of string
-					b.WriteString(`\z`)
-					i += 2
-					continue
-				}
-			}
 			b.WriteByte(c)
 			b.WriteByte(n)
 			i += 2
@@ -130,8 +121,6 @@ func expand(src string, opts Options, capture bool) (expansion, error) {
 				return ex, err
 			}
 			i += n
-		case (c == '*' || c == '+' || c == '?') && i+1 < len(src) && src[i+1] == '+':
-			return ex, &UnsupportedError{"possessive quantifier", src[i : i+2], i}
 		case c == '<':
 			n, err := tag(src, i, opts, capture, &b, &ex, &open)
 			if err != nil {
@@ -150,22 +139,28 @@ func expand(src string, opts Options, capture bool) (expansion, error) {
 	return ex, nil
 }
 
-// groupOpener handles "(?" at src[i]: it copies named groups and flag
-// groups, drops (?#comments) and rejects Python-only constructs. It returns
-// the number of bytes consumed.
+// groupOpener handles "(?" at src[i]: it copies group openers, with the
+// names of named groups and back-references so that they are not taken
+// for tags, and drops (?#comments). It returns the number of bytes
+// consumed.
 func groupOpener(src string, i int, b *strings.Builder) (int, error) {
 	rest := src[i:]
-	for _, u := range unsupportedGroups {
-		if strings.HasPrefix(rest, u.token) {
-			return 0, &UnsupportedError{u.construct, u.token, i}
-		}
-	}
 	switch {
 	case strings.HasPrefix(rest, "(?#"):
 		j := strings.IndexByte(rest, ')')
 		if j < 0 {
 			return 0, errors.New("missing ) after comment (?#")
 		}
+		return j + 1, nil
+	case strings.HasPrefix(rest, "(?<="), strings.HasPrefix(rest, "(?<!"):
+		b.WriteString(rest[:4])
+		return 4, nil
+	case strings.HasPrefix(rest, "(?P="):
+		j := strings.IndexByte(rest, ')')
+		if j < 0 {
+			j = len(rest) - 1 // let the regex compiler report it
+		}
+		b.WriteString(rest[:j+1])
 		return j + 1, nil
 	case strings.HasPrefix(rest, "(?P<"), strings.HasPrefix(rest, "(?<"):
 		// Named group: copy through the name so that it is not taken for a tag.
@@ -178,16 +173,6 @@ func groupOpener(src string, i int, b *strings.Builder) (int, error) {
 	}
 	b.WriteString("(?")
 	return 2, nil
-}
-
-var unsupportedGroups = []struct{ token, construct string }{
-	{"(?<=", "lookbehind"},
-	{"(?<!", "negative lookbehind"},
-	{"(?=", "lookahead"},
-	{"(?!", "negative lookahead"},
-	{"(?P=", "backreference"},
-	{"(?(", "conditional"},
-	{"(?>", "atomic group"},
 }
 
 // tag handles '<' at src[i]. It returns the number of bytes consumed.
@@ -214,7 +199,7 @@ func tag(src string, i int, opts Options, capture bool, b *strings.Builder, ex *
 	case "SUBNET":
 		kind = kindSubnet
 	case "CIDR":
-		b.WriteString(group(capture, "cidr", `\d+`))
+		b.WriteString(group(capture, "cidr", `[0-9]+`))
 		return n, nil
 	case "F-ID/":
 		b.WriteString(group(capture, "id", `\S+`))
@@ -307,7 +292,7 @@ func hostPattern(kind hostKind, opts Options, capture bool) string {
 	case kindDNS:
 		return group(capture, hostGroup, reDNS)
 	case kindSubnet:
-		return `\[?` + group(capture, hostGroup, reAddr) + `(?:/` + group(capture, "cidr", `\d+`) + `)?\]?`
+		return `\[?` + group(capture, hostGroup, reAddr) + `(?:/` + group(capture, "cidr", `[0-9]+`) + `)?\]?`
 	}
 	panic("failregex: unknown host kind")
 }

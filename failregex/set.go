@@ -1,10 +1,12 @@
 package failregex
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Options tunes how placeholders are expanded and hosts accepted.
@@ -13,6 +15,12 @@ type Options struct {
 	// default, so <HOST> == <ADDR>. It also decides whether a <DNS> match
 	// that is not an IP address is accepted.
 	AllowDNS bool
+	// MatchTimeout is the time budget of one line on the backtracking
+	// engine (regexes with lookaround, back-references, conditionals,
+	// atomic groups or possessive quantifiers); zero means
+	// DefaultMatchTimeout, a negative value no budget. A line that
+	// exhausts it is counted in Stats.Timeouts and not matched further.
+	MatchTimeout time.Duration
 }
 
 // Match is a successful (or ignored) match of a failure regex.
@@ -51,9 +59,12 @@ const (
 	// absent, or cut out of a longer address. As in fail2ban the first
 	// matching regex ends the search; the line is not a failure.
 	BadHost
+	// TimedOut means the line exhausted its time budget on the
+	// backtracking engine before a regex matched; it is not a failure.
+	TimedOut
 )
 
-// String returns "no match", "failure", "ignored" or "bad host".
+// String returns "no match", "failure", "ignored", "bad host" or "timed out".
 func (r Result) String() string {
 	switch r {
 	case NoMatch:
@@ -64,6 +75,8 @@ func (r Result) String() string {
 		return "ignored"
 	case BadHost:
 		return "bad host"
+	case TimedOut:
+		return "timed out"
 	}
 	return "unknown"
 }
@@ -73,6 +86,9 @@ type Stats struct {
 	// BadHost counts lines for which a fail regex matched but the host was
 	// rejected (Result BadHost), e.g. "999.1.1.1" or "192.030.0.6".
 	BadHost uint64
+	// Timeouts counts lines that exhausted their time budget on the
+	// backtracking engine (Result TimedOut).
+	Timeouts uint64
 }
 
 // field is a capture group exposed in Match.Fields.
@@ -85,7 +101,9 @@ type field struct {
 // regex is one compiled fail or ignore regex.
 type regex struct {
 	src    string
-	expr   string
+	expr   string // the syntax the engine runs
+	lit    string // RE2 syntax the prefilter literals come from ("": none)
+	why    string // why the backtracking engine runs it ("": RE2)
 	eng    engine
 	pre    prefilter
 	kind   hostKind
@@ -107,7 +125,9 @@ type Set struct {
 	lits     []needle // literal table, indexed by id
 	gate     []int    // literals every fail regex requires
 	allowDNS bool
+	budget   time.Duration // per line on the backtracking engine
 	badHost  atomic.Uint64
+	timeouts atomic.Uint64
 
 	noPrefilter bool // benchmarks only
 }
@@ -118,7 +138,10 @@ type Set struct {
 // the Set is nil and the error is an Errors listing every bad regex, so that
 // each can be reported against its own line.
 func Compile(fail, ignore []string, opts Options) (*Set, error) {
-	s := &Set{allowDNS: opts.AllowDNS}
+	s := &Set{allowDNS: opts.AllowDNS, budget: opts.MatchTimeout}
+	if s.budget == 0 {
+		s.budget = DefaultMatchTimeout
+	}
 	var (
 		errs Errors
 		lits [2][][]clause // required literals of each compiled regex
@@ -135,7 +158,11 @@ func Compile(fail, ignore []string, opts Options) (*Set, error) {
 				errs = append(errs, &Error{List: name, Index: i, Regex: src, Err: err})
 				continue
 			}
-			lits[list] = append(lits[list], requiredLiterals(r.expr))
+			var req []clause
+			if r.lit != "" {
+				req = requiredLiterals(r.lit)
+			}
+			lits[list] = append(lits[list], req)
 			if capture {
 				s.fail = append(s.fail, r)
 			} else {
@@ -170,11 +197,30 @@ func compileOne(src string, opts Options, capture bool) (regex, error) {
 	if capture && ex.kind == kindNone {
 		return regex{}, ErrNoHost
 	}
-	eng, err := compileEngine(ex.expr)
+	c, err := compileEngine(LocalizeFlags(ex.expr), 0, opts.MatchTimeout)
 	if err != nil {
+		var (
+			dup *dupGroupError
+			pse *pySyntaxError
+		)
+		if errors.As(err, &pse) && ex.expr != src {
+			// The position is in the expanded regex, not the one written.
+			return regex{}, fmt.Errorf("%w: %s", ErrSyntax, pse.msg)
+		}
+		if errors.As(err, &dup) {
+			if dup.name == hostGroup {
+				return regex{}, fmt.Errorf("group name %s is reserved", hostGroup)
+			}
+			return regex{}, fmt.Errorf("duplicate field name %q", dup.name)
+		}
 		return regex{}, err
 	}
-	r := regex{src: src, expr: ex.expr, eng: eng, kind: ex.kind}
+	eng := c.eng
+	expr := c.tr.re2
+	if c.backtrack != "" {
+		expr = c.tr.net
+	}
+	r := regex{src: src, expr: expr, lit: c.litSyntax, why: c.backtrack, eng: eng, kind: ex.kind}
 	if !capture {
 		return r, nil
 	}
@@ -312,7 +358,10 @@ func (s *Set) Match(text string) (m Match, matched bool, ignored bool) {
 // HostText are set (HostText may be empty), for NoMatch it is zeroed.
 func (s *Set) Scan(text string, m *Match) Result {
 	*m = Match{}
-	var mm memo
+	var (
+		mm  memo
+		bud budget
+	)
 	if !s.noPrefilter {
 		for _, id := range s.gate {
 			if !s.contains(id, text, &mm) {
@@ -325,7 +374,11 @@ func (s *Set) Scan(text string, m *Match) Result {
 		if !s.pass(&r.pre, text, &mm) {
 			continue
 		}
-		loc := r.eng.submatch(text)
+		loc, ok := s.submatch(r, text, &bud)
+		if !ok {
+			s.timeouts.Add(1)
+			return TimedOut
+		}
 		if loc == nil {
 			continue
 		}
@@ -347,13 +400,67 @@ func (s *Set) Scan(text string, m *Match) Result {
 		}
 		for j := range s.ignore {
 			g := &s.ignore[j]
-			if s.pass(&g.pre, text, &mm) && g.eng.match(text) {
+			if !s.pass(&g.pre, text, &mm) {
+				continue
+			}
+			hit, ok := s.match(g, text, &bud)
+			if !ok {
+				s.timeouts.Add(1)
+				return TimedOut
+			}
+			if hit {
 				return Ignored
 			}
 		}
 		return Failure
 	}
 	return NoMatch
+}
+
+// budget tracks the time one line spends on the backtracking engine.
+type budget struct {
+	start time.Time
+}
+
+// slow reports whether r runs text on the backtracking engine.
+func (r *regex) slow(text string) bool {
+	if r.why != "" {
+		return true
+	}
+	e, ok := r.eng.(*re2)
+	return ok && e.wordB != nil && !isASCII(text)
+}
+
+// allow reports whether the line may still run a backtracking match.
+func (s *Set) allow(b *budget) bool {
+	if s.budget < 0 {
+		return true
+	}
+	if b.start.IsZero() {
+		b.start = time.Now()
+		return true
+	}
+	return time.Since(b.start) < s.budget
+}
+
+// submatch runs fail regex r on text; ok is false when the line ran out of
+// time.
+func (s *Set) submatch(r *regex, text string, b *budget) (loc []int, ok bool) {
+	if r.slow(text) && !s.allow(b) {
+		return nil, false
+	}
+	loc, err := r.eng.submatch(text)
+	return loc, err == nil
+}
+
+// match runs ignore regex r on text; ok is false when the line ran out of
+// time.
+func (s *Set) match(r *regex, text string, b *budget) (hit, ok bool) {
+	if r.slow(text) && !s.allow(b) {
+		return false, false
+	}
+	hit, err := r.eng.match(text)
+	return hit, err == nil
 }
 
 // collect builds Match.Fields.
@@ -376,7 +483,18 @@ func (r *regex) collect(text string, loc []int) map[string]string {
 }
 
 // Stats returns the Set's counters.
-func (s *Set) Stats() Stats { return Stats{BadHost: s.badHost.Load()} }
+func (s *Set) Stats() Stats { return Stats{BadHost: s.badHost.Load(), Timeouts: s.timeouts.Load()} }
+
+// Backtracking reports whether fail regex i runs on the backtracking
+// engine (it uses a construct RE2 lacks), and why, e.g. "negative
+// lookahead (?! at position 12" (a position in the regex after the
+// expansion of its placeholders).
+func (s *Set) Backtracking(i int) (bool, string) { return s.fail[i].why != "", s.fail[i].why }
+
+// IgnoreBacktracking is Backtracking for ignore regex i.
+func (s *Set) IgnoreBacktracking(i int) (bool, string) {
+	return s.ignore[i].why != "", s.ignore[i].why
+}
 
 // NumFail returns the number of fail regexes.
 func (s *Set) NumFail() int { return len(s.fail) }
@@ -384,7 +502,8 @@ func (s *Set) NumFail() int { return len(s.fail) }
 // NumIgnore returns the number of ignore regexes.
 func (s *Set) NumIgnore() int { return len(s.ignore) }
 
-// Fail returns fail regex i as given to Compile and as expanded to Go syntax.
+// Fail returns fail regex i as given to Compile and as translated for its
+// engine (RE2 syntax, or regexp2's .NET syntax when Backtracking(i)).
 func (s *Set) Fail(i int) (src, expanded string) { return s.fail[i].src, s.fail[i].expr }
 
 // Ignore returns ignore regex i as given to Compile and as expanded.

@@ -22,6 +22,9 @@ type Options struct {
 	// Now is the reference for year-less and date-less timestamps (nil =
 	// time.Now). It is called once per Match that needs it.
 	Now func() time.Time
+	// WholeSeconds drops the fraction of a second as fail2ban does: its
+	// dates are whole seconds, except EPOCH and LEPOCH values.
+	WholeSeconds bool
 }
 
 // anchor restricts the positions at which a template may start.
@@ -113,6 +116,7 @@ type Detector struct {
 	none     bool        // {NONE}
 	loc      *time.Location
 	nowFn    func() time.Time
+	whole    bool      // Options.WholeSeconds
 	last     *template // the last winner, tried first
 	scratch  fields    // the fields of the template being tried
 	res      hit       // the date a scanner found
@@ -150,7 +154,7 @@ func New(opts Options) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{tmpls: tmpls, none: none, loc: opts.Location, nowFn: opts.Now}
+	d := &Detector{tmpls: tmpls, none: none, loc: opts.Location, nowFn: opts.Now, whole: opts.WholeSeconds}
 	if d.loc == nil {
 		d.loc = time.Local
 	}
@@ -171,7 +175,7 @@ func New(opts Options) (*Detector, error) {
 func (d *Detector) Clone() *Detector {
 	return &Detector{
 		tmpls: d.tmpls, scanners: d.scanners, regexps: d.regexps, scanMask: d.scanMask,
-		none: d.none, loc: d.loc, nowFn: d.nowFn,
+		none: d.none, loc: d.loc, nowFn: d.nowFn, whole: d.whole,
 	}
 }
 

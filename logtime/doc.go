@@ -33,8 +33,13 @@
 // {^LN-BEG} or "^") and the special values EPOCH, LEPOCH and TAI64N run on
 // the same scanners; any other pattern is translated to a Go regexp
 // (RE2): back-references like (?P<_sep>[-/.])…(?P=_sep) are expanded into
-// variants, look-arounds are rejected. {DATE} (the default templates
-// inside a pattern) is not supported.
+// variants. A pattern RE2 cannot run (look-around, conditionals, a
+// back-reference to more than a set of literals) runs on the backtracking
+// engine of package failregex, under its time budget. {DATE} stands for
+// the default templates inside a pattern, as in fail2ban: "^[^\[]*\[({DATE})"
+// becomes one pattern per default template, in their order (the EPOCH one
+// reads its epoch; fail2ban's copy reads no field from it; TAI64N has no
+// such copy).
 //
 // # Which date
 //
@@ -58,7 +63,8 @@
 //
 // Deliberate differences from fail2ban: %ExY accepts any 20xx year
 // (fail2ban: a window around the current decade); fractions keep up to
-// nanoseconds (fail2ban: microseconds, and drops them); EPOCH values from
+// nanoseconds (fail2ban: microseconds, and drops them all but an EPOCH's:
+// Options.WholeSeconds does the same); EPOCH values from
 // the year 2100 on are taken for numbers, not dates; a zone word before a
 // syslog date counts only if it is a known abbreviation; a date whose
 // values do not exist (or whose zone is unknown) is skipped and the

@@ -44,7 +44,7 @@ func ExampleNew_explicitPattern() {
 	t, start, end, ok := d.Match("[02.01.2024 03:04:05] login failed")
 	fmt.Println(t.Format(time.RFC3339), start, end, ok)
 
-	_, err = logtime.New(logtime.Options{Patterns: []string{`(?<=\[)%Y`}})
+	_, err = logtime.New(logtime.Options{Patterns: []string{`%Y-%Q`}})
 	fmt.Println(err != nil)
 	// Output:
 	// 2024-01-02T03:04:05Z 1 20 true

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/f2bproject/f2b/failregex"
 )
 
 // This file turns Options.Patterns into templates: fail2ban's default
@@ -89,15 +91,73 @@ var knownPatterns = map[string]spec{
 	`^TAI64N`: {"^TAI64N", scanTAI64N, 0, shAt, atLineBegin},
 }
 
+// datePatterns are the texts fail2ban substitutes for {DATE} in a
+// pattern: its default templates in order, without their boundaries. The
+// EPOCH template is written with its position rules (line start, after a
+// "[" that starts the line, inside an SELinux "audit(") as look-behinds,
+// and reads the epoch as a date (fail2ban's copy reads no field from it);
+// the TAI64N template has no form here.
+var datePatterns = []string{
+	`%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`,
+	`(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+	`(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?`,
+	`%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S`,
+	`%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?`,
+	`%m/%d/%ExY:%H:%M:%S`,
+	`%m-%d-%ExY %k:%M:%S(?:\.%f)?`,
+	`(?:^|(?<=^\[)|(?<=\baudit\())(?:{EPOCH})`,
+	`%H:%M:%S`,
+	`^<%m/%d/%Exy@%H:%M:%S>`,
+	`%Exy%Exm%Exd  ?%H:%M:%S`,
+	`%b %d, %ExY %I:%M:%S %p`,
+	`^%b-%d-%Exy %k:%M:%S`,
+	`%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?`,
+	`(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+	`(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+}
+
+// dateRef finds {DATE} (any case) not preceded by a backslash.
+func dateRef(p string) int {
+	for i := 0; i+6 <= len(p); i++ {
+		if p[i] == '{' && strings.EqualFold(p[i:i+6], "{DATE}") && (i == 0 || p[i-1] != '\\') {
+			return i
+		}
+	}
+	return -1
+}
+
+// expandDate replaces every {DATE} in p by text.
+func expandDate(p, text string) string {
+	var b strings.Builder
+	for {
+		i := dateRef(p)
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		b.WriteString(text)
+		p = p[i+6:]
+	}
+}
+
 // buildTemplates turns Options.Patterns into templates. none reports
 // {NONE}.
 func buildTemplates(patterns []string) (tmpls []*template, none bool, err error) {
 	var list []string
 	for _, p := range patterns {
 		for _, l := range strings.Split(p, "\n") {
-			if l = strings.TrimSpace(l); l != "" {
-				list = append(list, l)
+			if l = strings.TrimSpace(l); l == "" {
+				continue
 			}
+			if dateRef(l) >= 0 {
+				// {DATE}: one pattern per default template, in their order.
+				for _, d := range datePatterns {
+					list = append(list, expandDate(l, d))
+				}
+				continue
+			}
+			list = append(list, l)
 		}
 	}
 	if len(list) == 0 {
@@ -269,8 +329,9 @@ type reTemplate struct {
 
 type reVariant struct {
 	re    *regexp.Regexp
-	date  int         // capture group holding the date text
-	kinds []fieldKind // per capture group
+	py    *failregex.Regexp // when RE2 cannot run the pattern
+	date  int               // capture group holding the date text
+	kinds []fieldKind       // per capture group
 
 	// Prefiltered search of unanchored patterns (see findRE).
 	prefilter bool
@@ -312,9 +373,6 @@ func compileRegexpTemplate(pat string) (*reTemplate, error) {
 		}
 		break
 	}
-	if strings.Contains(strings.ToUpper(p), "{DATE}") {
-		return nil, errors.New("{DATE} (default templates inside a pattern) is not supported")
-	}
 	up := strings.ToUpper(p)
 	hasEpoch := strings.Contains(up, "{EPOCH}") || strings.Contains(up, "{LEPOCH}")
 	wordBegin := !unbound && !noBoundBegin(p)
@@ -322,8 +380,11 @@ func compileRegexpTemplate(pat string) (*reTemplate, error) {
 	p = stripStars(p)
 
 	variants, err := expandBackrefs(p)
+	forcePy := false
 	if err != nil {
-		return nil, err
+		// A back-reference to something other than a small set of
+		// literals: the backtracking engine runs the pattern as written.
+		variants, forcePy = []string{p}, true
 	}
 	t := &reTemplate{}
 	unanchored := !lineBeg && !caretStart(p)
@@ -350,12 +411,25 @@ func compileRegexpTemplate(pat string) (*reTemplate, error) {
 		case wordBegin:
 			begin = `(?:^|\b|\W)`
 		}
-		re, err := regexp.Compile(flags + begin + group + end)
-		if err != nil {
-			return nil, fmt.Errorf("not a valid RE2 regular expression (%v)", unwrapSyntax(err))
+		rv := reVariant{date: 1, wordBegin: wordBegin}
+		var (
+			names []string
+			re    *regexp.Regexp
+		)
+		if !forcePy {
+			re, err = regexp.Compile(flags + begin + group + end)
 		}
-		rv := reVariant{re: re, date: 1, wordBegin: wordBegin}
-		names := re.SubexpNames()
+		if forcePy || err != nil {
+			// Look-around and conditionals, which RE2 lacks, run on the
+			// backtracking engine.
+			py, perr := failregex.CompilePython(flags+begin+group+end, failregex.RegexpOptions{})
+			if perr != nil {
+				return nil, fmt.Errorf("not a valid regular expression (%v)", perr)
+			}
+			rv.py, names = py, py.SubexpNames()
+		} else {
+			rv.re, names = re, re.SubexpNames()
+		}
 		rv.kinds = make([]fieldKind, len(names))
 		for i, n := range names {
 			rv.kinds[i] = groupKinds[n]
@@ -363,7 +437,7 @@ func compileRegexpTemplate(pat string) (*reTemplate, error) {
 				rv.date = i // else fail2ban's group(1), whatever group opens first
 			}
 		}
-		if unanchored {
+		if unanchored && rv.re != nil {
 			// An unanchored search makes RE2 try every position with its
 			// slowest engine. Instead, positions are filtered by the bytes
 			// a date can start with, the begin boundary is checked by hand
@@ -834,7 +908,12 @@ func (d *Detector) findRE(t *template, s string) (hit, bool) {
 			}
 			continue
 		}
-		loc := v.re.FindStringSubmatchIndex(s)
+		var loc []int
+		if v.py != nil {
+			loc, _ = v.py.FindStringSubmatchIndex(s) // a timeout is no date
+		} else {
+			loc = v.re.FindStringSubmatchIndex(s)
+		}
 		if loc == nil {
 			continue
 		}
@@ -947,7 +1026,7 @@ func (v *reVariant) extract(s string, loc []int, f *fields) bool {
 			if scanEpoch(txt, 0, &e, opt) != len(txt) {
 				return false
 			}
-			f.unix, f.nsec, f.isUnix = e.unix, e.nsec, true
+			f.unix, f.nsec, f.isUnix, f.epoch = e.unix, e.nsec, true, true
 		}
 	}
 	if h12 >= 0 {

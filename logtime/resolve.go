@@ -42,6 +42,14 @@ func expireClock() {
 // resolve computes the instant of f, or ok=false when it does not exist
 // (Feb 30, Feb 29 of a non-leap year).
 func (d *Detector) resolve(f *fields) (sec int64, nsec int, ok bool) {
+	sec, nsec, ok = d.resolveFrac(f)
+	if d.whole && !f.epoch {
+		nsec = 0
+	}
+	return sec, nsec, ok
+}
+
+func (d *Detector) resolveFrac(f *fields) (sec int64, nsec int, ok bool) {
 	if f.isUnix {
 		return f.unix, f.nsec, true
 	}

@@ -22,6 +22,7 @@ type fields struct {
 	lead             int   // the date starts this many bytes before the scan position
 	hasYear, hasDate bool
 	hasZone, isUnix  bool
+	epoch            bool // an EPOCH/LEPOCH value, whose fraction fail2ban keeps
 }
 
 // secOfDay returns the time of day in seconds.
@@ -924,7 +925,7 @@ func scanEpoch(s string, p int, f *fields, opt scanOpt) int {
 	if sec >= maxUnix {
 		return -1
 	}
-	f.unix, f.nsec, f.isUnix = sec, nsec, true
+	f.unix, f.nsec, f.isUnix, f.epoch = sec, nsec, true, true
 	return end
 }
 

@@ -1,7 +1,9 @@
 package logtime
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -174,12 +176,17 @@ func (z *zoneCache) fill(t time.Time) {
 	_, off := t.Zone()
 	s, e := t.ZoneBounds()
 	z.off = int64(off)
-	z.start, z.end = math.MinInt64, math.MaxInt64
-	if !s.IsZero() {
-		z.start = s.Unix()
+	// A zero bound means "forever", but the zero Time is also a real
+	// instant (0001-01-01 00:00 UTC), which a period can end at (a DST rule
+	// extended back to year 0 does): a bound on the wrong side of t can
+	// only mean "forever", otherwise take it as a real bound (at worst a
+	// cache miss).
+	z.start, z.end = s.Unix(), e.Unix()
+	if s.IsZero() && t.Before(s) {
+		z.start = math.MinInt64
 	}
-	if !e.IsZero() {
-		z.end = e.Unix()
+	if e.IsZero() && !t.Before(e) {
+		z.end = math.MaxInt64
 	}
 	z.ok = true
 }
@@ -281,4 +288,25 @@ func daysIn(y, m int) int {
 // impossible dates (Feb 30) and fail2ban then reports no date; so do we.
 func validDate(y, m, d int) bool {
 	return m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m)
+}
+
+// FixedZone reads a time zone written as fail2ban's logtimezone accepts
+// it: "UTC" (or "GMT", "Z"), a known abbreviation such as "CET", a numeric
+// offset "+0200", "-05:00", or an abbreviation with an offset
+// ("UTC+0200"). The zone has a fixed offset, as in fail2ban: "CET" does
+// not switch to CEST in summer.
+func FixedZone(s string) (*time.Location, error) {
+	z := s
+	switch z {
+	case "Z", "GMT":
+		z = "UTC"
+	}
+	if strings.HasPrefix(z, "GMT") {
+		z = "UTC" + z[3:]
+	}
+	off, ok := parseZoneText(z)
+	if !ok {
+		return nil, fmt.Errorf("logtime: unknown or unsupported time zone %q", s)
+	}
+	return time.FixedZone(s, off), nil
 }

@@ -1,0 +1,996 @@
+package failfilter
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/f2bproject/f2b/failregex"
+	"github.com/f2bproject/f2b/logtime"
+)
+
+// Definition is a filter as fail2ban's filter.d files define it, with the
+// tags (<HOST>, <F-USER>…) not yet expanded.
+type Definition struct {
+	// FailRegex are the failure regexes, one per element.
+	FailRegex []string
+	// IgnoreRegex are regexes that discard a failure their line matches.
+	IgnoreRegex []string
+	// PrefRegex, when set, must match a line before the failregexes are
+	// tried; its <F-CONTENT>…</F-CONTENT> replaces the text they see.
+	PrefRegex string
+	// DatePattern are fail2ban datepattern values, one per element (an
+	// element holding several lines is split). Empty means the default
+	// templates.
+	DatePattern []string
+	// MaxLines is the number of lines the multi-line buffer holds (0 and 1
+	// mean single lines).
+	MaxLines int
+	// LogTimeZone is the zone of timestamps that carry none ("UTC",
+	// "UTC+0200", "CET"…); empty means Options.Location.
+	LogTimeZone string
+	// UseDNS is fail2ban's usedns: "yes", "warn" (the default when empty),
+	// "no" (<HOST> matches addresses only) or "raw" (host names are kept as
+	// written, never resolved).
+	UseDNS string
+}
+
+// Options tune a Filter beyond its definition.
+type Options struct {
+	// Location is the zone of timestamps that carry none when the
+	// definition sets no LogTimeZone (nil = time.Local).
+	Location *time.Location
+	// Now is the clock: the reference for year-less dates, for lines
+	// without date, and for the multi-line id cache (nil = time.Now).
+	Now func() time.Time
+	// CheckAllRegex tries every failregex on a line instead of stopping at
+	// the first that matches (fail2ban-regex and fail2ban's tests do), and
+	// reports helper matches (NoFail) and pending ones.
+	CheckAllRegex bool
+	// ReturnRawHost keeps a host name as written instead of resolving it,
+	// as usedns=raw does.
+	ReturnRawHost bool
+	// KeepPending reports failures whose connection has no address yet
+	// (Pending), which fail2ban's daemon drops (fail2ban-regex keeps them).
+	KeepPending bool
+	// CheckFindTime applies fail2ban's daemon rules on the time of a line:
+	// in operation (InOperation) a line dated more than a minute from now
+	// is taken as happening now; otherwise lines older than FindTime are
+	// dropped. Off, times are taken as the log gives them.
+	CheckFindTime bool
+	// InOperation: see CheckFindTime.
+	InOperation bool
+	// FindTime: see CheckFindTime.
+	FindTime time.Duration
+	// MatchTimeout is the time budget of a line on the backtracking regex
+	// engine; zero means failregex.DefaultMatchTimeout, negative none. A
+	// line that exhausts it is counted in Stats.TimedOut and yields no
+	// failure.
+	MatchTimeout time.Duration
+	// RejectAmbiguous drops a failure whose line the same failregex would
+	// also match with another host in place of the one it found: a line
+	// holding two addresses where the regex allows either, which is how
+	// attacker-controlled text (a user name, a URL) gets another address
+	// banned. fail2ban has no such check (it reports the first); it is off
+	// for conformance and on in f2b's own use. Dropped lines are counted in
+	// Stats.Ambiguous.
+	RejectAmbiguous bool
+	// Resolve turns a host name (a <HOST> that is no address, with usedns
+	// yes or warn) into addresses; each gives one failure. Nil keeps the
+	// name: one failure with an invalid Host and the name as ID.
+	Resolve func(name string) []netip.Addr
+}
+
+// Failure is one failure found in the log, as fail2ban's filter reports it.
+type Failure struct {
+	// Regex is the index of the failregex that matched.
+	Regex int
+	// Time is the time of the line; zero when the line had no date and
+	// none could be assumed.
+	Time time.Time
+	// ID is the failure id as fail2ban keys it: the host as written in the
+	// log ("192.0.2.1", "2001:db8::1", a host name, "192.030.0.6"), the
+	// subnet for a <SUBNET> with a prefix length ("192.0.2.0/24"), or the
+	// text of <F-ID> when the regex has one.
+	ID string
+	// Host is the address of the failure (IPv4-mapped IPv6 unmapped), the
+	// masked network address for a subnet; invalid when ID is no address
+	// (a host name, a raw id, a malformed address).
+	Host netip.Addr
+	// Bits is the prefix length of a subnet id, or -1.
+	Bits int
+	// HostText is the host (or <F-ID>) exactly as written in the line.
+	HostText string
+	// Fields holds the named groups that took part in the match (those of
+	// the prefregex too, the failregex's winning), merged over the
+	// connection for multi-line ids: "user", "ip4", "mlfid", "fid"…
+	// <F-ALT_X> groups fill "x"; <F-TUPLE_X> groups make "x" a Python
+	// tuple literal.
+	Fields map[string]string
+	// Users are the user names seen on the connection (<F-USER>), sorted.
+	Users []string
+	// Attempts is the number of lines behind the failure (fail2ban's
+	// matches): above 1 when a multi-line id gathered several.
+	Attempts int
+	// Lines are the matched lines, as read.
+	Lines []string
+	// NoFail marks a helper match (<F-NOFAIL>, <F-MLFGAINED>) reported
+	// only with CheckAllRegex; it is no failure.
+	NoFail bool
+	// Pending marks a match whose connection has no address yet, reported
+	// only with CheckAllRegex or KeepPending; it is no failure.
+	Pending bool
+}
+
+// Stats are counters kept by a Filter.
+type Stats struct {
+	// Lines counts the lines processed.
+	Lines uint64
+	// Failures counts the failures reported (not NoFail, not Pending).
+	Failures uint64
+	// Ignored counts matches discarded by an ignoreregex.
+	Ignored uint64
+	// NoDate counts lines without a date.
+	NoDate uint64
+	// TimedOut counts lines that exhausted their time budget on the
+	// backtracking regex engine.
+	TimedOut uint64
+	// Ambiguous counts failures dropped by Options.RejectAmbiguous.
+	Ambiguous uint64
+}
+
+// Filter applies a Definition to log lines one at a time, keeping
+// fail2ban's per-file state: the last date (for lines without one), the
+// multi-line buffer and the multi-line id cache. A Filter must be used by
+// one goroutine at a time (one per log file or journal is the natural
+// use); its compiled regexes are safe to share, see Clone.
+type Filter struct {
+	def  Definition
+	opts Options
+
+	fail   []*regex
+	ignore []*regex
+	pref   *regex
+	dates  *logtime.Detector
+	none   bool // datepattern {NONE}
+	raw    bool // ids are kept raw (usedns=raw or ReturnRawHost)
+	budget time.Duration
+
+	// State.
+	lastDate     time.Time
+	lastTimeText string
+	lineBuf      []tuple // the multi-line buffer
+	mlfid        *idCache
+	stats        Stats
+
+	// Scratch space of the current line: the buffer the regexes search.
+	scratch, scratch2 []byte
+	content           [1]tuple  // the line buffer after a prefregex's content
+	one               [1]tuple  // the line buffer of single-line filters
+	lineStart         time.Time // budget accounting of the current line
+	timedOut          bool
+}
+
+// New compiles a definition. Every bad regex is reported, each error
+// naming the list and index ("failregex[2]: …").
+func New(def Definition, opts Options) (*Filter, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	useDNS := strings.ToLower(strings.TrimSpace(def.UseDNS))
+	switch useDNS {
+	case "":
+		useDNS = "warn"
+	case "yes", "warn", "no", "raw":
+	default:
+		useDNS = "no" // fail2ban's "safe" fallback
+	}
+	def.UseDNS = useDNS
+	f := &Filter{def: def, opts: opts, raw: useDNS == "raw" || opts.ReturnRawHost, budget: opts.MatchTimeout}
+	if f.budget == 0 {
+		f.budget = failregex.DefaultMatchTimeout
+	}
+	multi := def.MaxLines > 1
+	var errs []error
+	if def.MaxLines < 0 {
+		errs = append(errs, fmt.Errorf("maxlines: must be at least 1, not %d", def.MaxLines))
+	}
+	if strings.TrimSpace(def.PrefRegex) != "" {
+		r, err := compileRegex(def.PrefRegex, useDNS, false, opts.MatchTimeout)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("prefregex: %w", err))
+		} else {
+			f.pref = r
+		}
+	}
+	for i, src := range def.FailRegex {
+		r, err := compileRegex(src, useDNS, multi, opts.MatchTimeout)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("failregex[%d]: %w", i, err))
+			continue
+		}
+		if !r.hasFailureID() && (f.pref == nil || !f.pref.hasFailureID()) {
+			errs = append(errs, fmt.Errorf("failregex[%d]: %w", i, ErrNoFailureID))
+			continue
+		}
+		f.fail = append(f.fail, r)
+	}
+	for i, src := range def.IgnoreRegex {
+		r, err := compileRegex(src, useDNS, false, opts.MatchTimeout)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ignoreregex[%d]: %w", i, err))
+			continue
+		}
+		f.ignore = append(f.ignore, r)
+	}
+	loc := opts.Location
+	if tz := strings.TrimSpace(def.LogTimeZone); tz != "" {
+		l, err := logtime.FixedZone(tz)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("logtimezone: %w", err))
+		} else {
+			loc = l
+		}
+	}
+	var patterns []string
+	for _, p := range def.DatePattern {
+		for _, l := range strings.Split(p, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				patterns = append(patterns, l)
+			}
+		}
+	}
+	if len(patterns) == 1 && strings.EqualFold(patterns[0], "{NONE}") {
+		f.none = true
+	} else {
+		d, err := logtime.New(logtime.Options{Patterns: patterns, Location: loc, Now: opts.Now, WholeSeconds: true})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("datepattern: %w", err))
+		} else {
+			f.dates = d
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+// Clone returns a Filter with the same compiled definition and fresh
+// state, for another goroutine or another log.
+func (f *Filter) Clone() *Filter {
+	g := &Filter{def: f.def, opts: f.opts, fail: f.fail, ignore: f.ignore, pref: f.pref,
+		none: f.none, raw: f.raw, budget: f.budget}
+	if f.dates != nil {
+		g.dates = f.dates.Clone()
+	}
+	return g
+}
+
+// Stats returns the Filter's counters.
+func (f *Filter) Stats() Stats { return f.stats }
+
+// NumFail returns the number of failregexes.
+func (f *Filter) NumFail() int { return len(f.fail) }
+
+// FailRegex returns failregex i as defined and as it runs after fail2ban's
+// tags were expanded (Python syntax).
+func (f *Filter) FailRegex(i int) (src, expanded string) {
+	return f.fail[i].src, f.fail[i].re.String()
+}
+
+// Backtracking reports whether failregex i runs on the backtracking
+// engine, and why.
+func (f *Filter) Backtracking(i int) (bool, string) { return f.fail[i].re.Backtracking() }
+
+// PrefBacktracking reports it for the prefregex (false without one).
+func (f *Filter) PrefBacktracking() (bool, string) {
+	if f.pref == nil {
+		return false, ""
+	}
+	return f.pref.re.Backtracking()
+}
+
+// IgnoreBacktracking reports it for ignoreregex i.
+func (f *Filter) IgnoreBacktracking(i int) (bool, string) { return f.ignore[i].re.Backtracking() }
+
+// fresh reports whether t is less than a minute before now, fail2ban's
+// test for "the last date is still current".
+func (f *Filter) fresh(t, now time.Time) bool {
+	return !t.IsZero() && t.After(now.Add(-time.Minute))
+}
+
+// ProcessLine finds the date of a line, cuts it out and looks for
+// failures in the rest, as fail2ban's Filter.processLine does. The line
+// must not hold its line break. The Filter and the failures may keep
+// substrings of line (the last date's text, the multi-line buffer,
+// Failure.Lines), so a line made from a reused buffer without copying
+// (unsafe.String) must be copied first.
+func (f *Filter) ProcessLine(line string) []Failure {
+	f.stats.Lines++
+	now := f.opts.Now()
+	var (
+		tl     tuple
+		date   time.Time
+		noDate bool
+	)
+	switch {
+	case f.none:
+		// {NONE}: the date is always empty: the last date if current, else now.
+		if f.fresh(f.lastDate, now) {
+			tl, date = tuple{"", f.lastTimeText, line}, f.lastDate
+		} else {
+			tl, date = tuple{"", "", line}, now
+		}
+	default:
+		t, s, e, ok := f.dates.MatchAt(line, now)
+		switch {
+		case ok && e > s:
+			tl, date = tuple{line[:s], line[s:e], line[e:]}, t
+			f.lastTimeText, f.lastDate = line[s:e], t
+		case ok:
+			// The pattern matched an empty date: the last date if current, else now.
+			tl = tuple{line[:s], "", line[e:]}
+			if f.fresh(f.lastDate, now) {
+				tl, date = tuple{"", f.lastTimeText, line}, f.lastDate
+			} else {
+				date = now
+			}
+		default:
+			tl = tuple{"", "", line}
+			noDate = true
+			f.stats.NoDate++
+			if f.fresh(f.lastDate, now) {
+				tl, date = tuple{"", f.lastTimeText, line}, f.lastDate
+			} else if f.opts.CheckFindTime && f.opts.InOperation {
+				date = now
+			}
+		}
+	}
+	if f.opts.CheckFindTime && !date.IsZero() {
+		if f.opts.InOperation {
+			if farFromNow(date, now) {
+				date = now
+				f.lastDate = now
+			}
+		} else if date.Before(now.Add(-f.opts.FindTime)) {
+			return nil
+		}
+	}
+	return f.findFailure(tl, date, noDate, now)
+}
+
+// ProcessSplit looks for failures in a line that arrives already split
+// around its date with the date known, as fail2ban's journal backend hands
+// them over: prefix+rest is the text the regexes see (a journal line is
+// "", the time text, "HOST IDENT[PID]: MESSAGE").
+func (f *Filter) ProcessSplit(prefix, dateText, rest string, t time.Time) []Failure {
+	f.stats.Lines++
+	now := f.opts.Now()
+	f.lastTimeText, f.lastDate = dateText, t
+	if f.opts.CheckFindTime && f.opts.InOperation {
+		if farFromNow(t, now) {
+			t = now
+			f.lastDate = now
+		}
+	} else if f.opts.CheckFindTime && t.Before(now.Add(-f.opts.FindTime)) {
+		return nil
+	}
+	return f.findFailure(tuple{prefix, dateText, rest}, t, false, now)
+}
+
+// farFromNow is fail2ban's test for a "weird" date in operation mode: more
+// than 60 whole seconds from now.
+func farFromNow(t, now time.Time) bool {
+	d := t.Sub(now).Truncate(time.Second)
+	return d > time.Minute || d < -time.Minute
+}
+
+// view returns the bytes as a string without copying. NOTE: the string
+// aliases the scratch buffer: it is only valid until the next line, and
+// every value kept from it is cloned (see regex.groups).
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// run searches r in buf under the line's time budget; ok is false when the
+// line ran out of time (then the line yields nothing more).
+func (f *Filter) run(r *regex, buf string) (m match, ok bool) {
+	if slow, _ := r.re.Backtracking(); slow && f.budget > 0 {
+		if f.timedOut {
+			return match{}, false
+		}
+		if f.lineStart.IsZero() {
+			f.lineStart = time.Now()
+		} else if time.Since(f.lineStart) >= f.budget {
+			f.timedOut = true
+			return match{}, false
+		}
+	}
+	m, err := r.search(buf)
+	if err != nil {
+		f.timedOut = true
+		return match{}, false
+	}
+	return m, true
+}
+
+// findFailure is fail2ban's Filter.findFailure: the buffer, the ignore
+// pre-check, the prefregex, then each failregex.
+func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Time) []Failure {
+	f.lineStart, f.timedOut = time.Time{}, false
+	defer func() {
+		if f.timedOut {
+			f.stats.TimedOut++
+		}
+	}()
+	var org []tuple
+	if f.def.MaxLines > 1 {
+		f.lineBuf = append(f.lineBuf, tl)
+		if len(f.lineBuf) > f.def.MaxLines {
+			f.lineBuf = append([]tuple(nil), f.lineBuf[len(f.lineBuf)-f.def.MaxLines:]...)
+		}
+		org = f.lineBuf
+	} else {
+		// NOTE: fail2ban's fresh [tupleLine]; f.one is only valid for this
+		// line, and whatever is kept from it is copied (appendMatches).
+		f.one[0] = tl
+		org = f.one[:1]
+		f.lineBuf = org
+	}
+	f.scratch = appendBuffer(f.scratch[:0], org)
+	buf := view(f.scratch)
+	bufValid := true
+
+	// The ignoreregexes are checked first on the whole buffer when there
+	// are fewer of them than failregexes minus two.
+	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
+		hit, ok := f.ignored(buf, nil, org)
+		if !ok || hit {
+			return nil
+		}
+	}
+
+	// The prefregex's groups are only turned into a dict when a failregex
+	// matches; its match stays valid as long as f.scratch is not rebuilt.
+	var (
+		prefM  match
+		hasPre bool
+	)
+	if f.pref != nil {
+		m, ok := f.run(f.pref, buf)
+		if !ok || m.loc == nil {
+			return nil
+		}
+		prefM, hasPre = m, true
+		if g := f.pref.content; g >= 0 {
+			if repl, ok := m.group(g); ok && repl != "" {
+				if f.def.MaxLines > 1 {
+					// Kept in the buffer across lines.
+					f.lineBuf = []tuple{{"", "", strings.Clone(repl)}}
+				} else {
+					// NOTE: repl aliases f.scratch and the buffer f.content,
+					// both only valid for this line.
+					f.content[0] = tuple{"", "", repl}
+					f.lineBuf = f.content[:1]
+				}
+				bufValid = false
+			}
+		}
+	}
+
+	var out []Failure
+	for i, r := range f.fail {
+		if !bufValid {
+			f.scratch2 = appendBuffer(f.scratch2[:0], f.lineBuf)
+			buf = view(f.scratch2)
+			bufValid = true
+		}
+		m, ok := f.run(r, buf)
+		if !ok {
+			return out
+		}
+		if m.loc == nil {
+			continue
+		}
+		if f.opts.RejectAmbiguous && f.ambiguous(r, &m) {
+			f.stats.Ambiguous++
+			continue
+		}
+		matched, unmatched := r.lines(&m, org)
+		fail := r.groups(&m)
+		if len(f.ignore) > 0 {
+			hit, ok := f.ignored(buf, matched, org)
+			if !ok {
+				return out
+			}
+			if hit {
+				f.stats.Ignored++
+				if !f.opts.CheckAllRegex || f.def.MaxLines > 1 {
+					f.lineBuf = unmatched
+				}
+				bufValid = false
+				if !f.opts.CheckAllRegex {
+					break
+				}
+				continue
+			}
+		}
+		if noDate && date.IsZero() && f.opts.CheckFindTime {
+			continue
+		}
+		if !f.opts.CheckAllRegex || f.def.MaxLines > 1 {
+			f.lineBuf = unmatched
+			bufValid = false
+		}
+		if hasPre {
+			merged := f.pref.groups(&prefM)
+			delete(merged, "content")
+			for k, v := range fail {
+				merged[k] = v
+			}
+			fail = merged
+		}
+		mlfid, hasMLFID := fail["mlfid"].(string)
+		if hasMLFID {
+			fail = f.mergeFailure(mlfid, fail, matched, now)
+			if truthy(fail["nofail"]) && !f.opts.CheckAllRegex {
+				return out
+			}
+		} else {
+			fail["matches"] = appendMatches(fail["matches"], matched)
+		}
+		res, ok := f.failures(i, r, fail, date, hasMLFID)
+		if !ok { // pending, dropped
+			return out
+		}
+		out = append(out, res...)
+		if !f.opts.CheckAllRegex {
+			break
+		}
+	}
+	return out
+}
+
+// ambiguous reports whether r also matches m's buffer with its host text
+// masked, finding another address outside the masked text: the line offers
+// the regex two addresses (one of them likely planted in text an attacker
+// controls). Words the regex could take for a host name are no second
+// address.
+func (f *Filter) ambiguous(r *regex, m *match) bool {
+	g := -1
+	for _, c := range []int{r.ip4, r.ip6, r.dns} {
+		if c >= 0 && m.loc[2*c] >= 0 {
+			g = c
+			break
+		}
+	}
+	if g < 0 {
+		return false
+	}
+	a, b := m.loc[2*g], m.loc[2*g+1]
+	host, _ := netip.ParseAddr(m.buf[a:b])
+	masked := m.buf[:a] + strings.Repeat("~", b-a) + m.buf[b:]
+	m2, ok := f.run(r, masked)
+	if !ok || m2.loc == nil {
+		return false
+	}
+	for _, c := range []int{r.ip4, r.ip6, r.dns} {
+		if c < 0 || m2.loc[2*c] < 0 {
+			continue
+		}
+		a2, b2 := m2.loc[2*c], m2.loc[2*c+1]
+		if sameToken(masked, a, b, a2, b2) {
+			return false // part of the same address text (::ffff:, a port)
+		}
+		addr, err := netip.ParseAddr(masked[a2:b2])
+		return err == nil && addr.Zone() == "" && addr.Unmap() != host.Unmap()
+	}
+	return false
+}
+
+// sameToken reports whether [a2,b2) overlaps [a,b) or is joined to it by
+// address characters only.
+func sameToken(s string, a, b, a2, b2 int) bool {
+	if a2 < b && b2 > a {
+		return true
+	}
+	lo, hi := b2, a // the gap between the two spans
+	if a2 >= b {
+		lo, hi = b, a2
+	}
+	for i := lo; i < hi; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// ignored runs the ignoreregexes on the buffer, or on the lines a
+// failregex matched (multi-line); ok is false when the line ran out of
+// time.
+func (f *Filter) ignored(buf string, matched, org []tuple) (hit, ok bool) {
+	if matched != nil && f.def.MaxLines > 1 {
+		buf = string(appendBuffer(nil, matched))
+	}
+	for _, g := range f.ignore {
+		m, ok := f.run(g, buf)
+		if !ok {
+			return false, false
+		}
+		if m.loc != nil {
+			hit = true
+			if !f.opts.CheckAllRegex {
+				break
+			}
+		}
+	}
+	return hit, true
+}
+
+// failures turns a matched failure dict into Failures, as the end of
+// fail2ban's findFailure loop does. ok is false when the failure is
+// pending and dropped (fail2ban then stops looking at the line).
+func (f *Filter) failures(i int, r *regex, fail dict, date time.Time, mlfid bool) (out []Failure, ok bool) {
+	fid, hasFID := fail["fid"].(string)
+	if t, ok := fail["fid"].(pyTuple); ok { // <F-TUPLE_ID_n>: the id is the tuple's text
+		fid, hasFID = t.String(), true
+	}
+	var (
+		ip     string
+		hasIP  bool
+		raw    = f.raw
+		family = 0 // 4 or 6: parse as that family only
+		cidr   = -1
+	)
+	readCIDR := func() {
+		if c, ok := fail["cidr"].(string); ok && c != "" {
+			if _, err := fmt.Sscanf(c, "%d", &cidr); err != nil {
+				cidr = -1
+			}
+		}
+	}
+	switch {
+	case isString(fail["ip4"]):
+		ip, hasIP, raw, family = fail["ip4"].(string), true, true, 4
+		readCIDR()
+	case isString(fail["ip6"]):
+		ip, hasIP, raw, family = fail["ip6"].(string), true, true, 6
+		readCIDR()
+	case isString(fail["dns"]):
+		ip, hasIP = fail["dns"].(string), true
+	default:
+		if !hasFID && !mlfid {
+			// A failregex whose id group did not take part: fail2ban logs
+			// an error and goes on with the next regex.
+			return nil, true
+		}
+		if hasFID {
+			ip, hasIP, raw = fid, true, true
+			if f.raw {
+				family = -1 // fail2ban keeps the id raw: no parsing
+			}
+		}
+	}
+	base := Failure{Regex: i, Time: date, Bits: -1, NoFail: truthy(fail["nofail"])}
+	if !hasIP {
+		fail["mlfpending"] = 1
+		if !f.opts.CheckAllRegex && !f.opts.KeepPending {
+			return nil, false
+		}
+		base.Pending = true
+		f.snapshot(&base, fail)
+		return []Failure{base}, true
+	}
+	base.HostText = ip
+	if raw {
+		host, bits, id := parseID(ip, family, cidr)
+		base.Host, base.Bits = host, bits
+		if !hasFID || fid == ip {
+			base.ID = id
+		} else {
+			fail["ip"] = id
+			base.ID = fid
+			if !f.raw {
+				_, _, base.ID = parseID(fid, 0, -1)
+			}
+		}
+		f.snapshot(&base, fail)
+		out = append(out, base)
+	} else {
+		addrs, name := f.resolve(ip)
+		if name != "" {
+			base.ID = name
+			f.snapshot(&base, fail)
+			out = append(out, base)
+		}
+		for _, a := range addrs {
+			b := base
+			b.ID, b.Host = a.String(), a
+			f.snapshot(&b, fail)
+			out = append(out, b)
+		}
+	}
+	if !base.NoFail {
+		f.stats.Failures += uint64(len(out))
+	}
+	return out, true
+}
+
+// resolve is DNSUtils.textToIp: an address stays itself; a name is
+// resolved with Options.Resolve (usedns yes or warn) or kept as written.
+func (f *Filter) resolve(text string) (addrs []netip.Addr, keep string) {
+	if a, err := netip.ParseAddr(text); err == nil && a.Zone() == "" {
+		return []netip.Addr{a.Unmap()}, ""
+	}
+	if f.def.UseDNS == "no" {
+		return nil, ""
+	}
+	if f.opts.Resolve != nil {
+		return f.opts.Resolve(text), ""
+	}
+	return nil, text
+}
+
+// parseID reads a raw failure id as fail2ban's IPAddr(ip, cidr) does:
+// an address of the given family (0 = either) is parsed, masked to cidr
+// when one was captured, and the id is its canonical text; anything else
+// stays raw text. With family -1 the id stays raw even when it is an
+// address (the address is still returned).
+func parseID(text string, family, cidr int) (netip.Addr, int, string) {
+	a, err := netip.ParseAddr(text)
+	if err != nil || a.Zone() != "" || (family == 4 && !a.Is4()) || (family == 6 && !a.Is6()) {
+		return netip.Addr{}, -1, text
+	}
+	if family == -1 {
+		return a.Unmap(), -1, text
+	}
+	a = a.Unmap()
+	if cidr >= 0 && cidr <= a.BitLen() {
+		p, err := a.Prefix(cidr)
+		if err == nil && cidr < a.BitLen() {
+			return p.Addr(), cidr, p.String()
+		}
+	}
+	return a, -1, a.String()
+}
+
+// snapshot copies the failure dict into the exported fields.
+func (f *Filter) snapshot(out *Failure, fail dict) {
+	out.Fields = make(map[string]string, len(fail))
+	for k, v := range fail {
+		switch v := v.(type) {
+		case string:
+			out.Fields[k] = v
+		case pyTuple:
+			out.Fields[k] = v.String()
+		}
+	}
+	if u, ok := fail["users"].(*userSet); ok {
+		out.Users = u.sorted()
+	}
+	if ms, ok := fail["matches"].([]tuple); ok {
+		out.Attempts = len(ms)
+		out.Lines = make([]string, len(ms))
+		for i, t := range ms {
+			out.Lines[i] = t.text()
+		}
+	}
+	if out.ID == "" && out.Host.IsValid() {
+		out.ID = out.Host.String()
+	}
+}
+
+// appendMatches returns the matches list v (nil or []tuple) with lines
+// appended, as a new slice.
+func appendMatches(v any, lines []tuple) []tuple {
+	old, _ := v.([]tuple)
+	out := make([]tuple, 0, len(old)+len(lines))
+	out = append(out, old...)
+	return append(out, lines...)
+}
+
+// mergeFailure is fail2ban's _mergeFailure: it joins the failure with what
+// is known of its connection (mlfid) and decides whether it is a failure
+// yet.
+func (f *Filter) mergeFailure(mlfid string, fail dict, matched []tuple, now time.Time) dict {
+	const (
+		nofail = 1 << iota
+		forget
+		wasNofail
+		gained
+	)
+	var entry dict
+	if f.mlfid != nil {
+		entry = f.mlfid.get(mlfid, now)
+	}
+	var users *userSet
+	flags := 0
+	if truthy(fail["mlfgained"]) {
+		flags |= gained | nofail
+		if !truthy(fail["nofail"]) {
+			fail["nofail"] = fail["mlfgained"]
+		}
+	} else if truthy(fail["nofail"]) {
+		flags |= nofail
+	}
+	if v, ok := fail["mlfforget"]; ok {
+		delete(fail, "mlfforget")
+		if truthy(v) {
+			flags |= forget
+		}
+	}
+	if entry != nil {
+		users = updateUsers(entry, fail["user"])
+		if v, ok := entry["nofail"]; ok {
+			delete(entry, "nofail")
+			if truthy(v) {
+				flags |= wasNofail
+			}
+		}
+		if v, ok := entry["mlfgained"]; ok {
+			delete(entry, "mlfgained")
+			if truthy(v) {
+				flags |= wasNofail
+			}
+		}
+		if flags&gained != 0 {
+			delete(entry, "mlfpending")
+		}
+		if flags&wasNofail == 0 && !truthy(entry["mlfpending"]) {
+			delete(entry, "matches")
+		}
+		for k, v := range fail {
+			if v != nil {
+				entry[k] = v
+			}
+		}
+		fail = entry
+		if flags&forget != 0 {
+			f.mlfid.unset(mlfid)
+		}
+	} else if flags&forget == 0 {
+		users = updateUsers(fail, fail["user"])
+		if f.mlfid == nil {
+			f.mlfid = newIDCache(100, 5*time.Minute)
+		}
+		f.mlfid.set(mlfid, fail, now)
+	}
+	pending := fail["mlfpending"]
+	delete(fail, "mlfpending")
+	if truthy(pending) || (users != nil && users.len() > 1) {
+		delete(fail, "nofail")
+		delete(fail, "mlfgained")
+		flags &^= gained | nofail
+	}
+	switch {
+	case flags&nofail == 0:
+		m, _ := fail["nofail-matches"].([]tuple)
+		delete(fail, "nofail-matches")
+		m = appendMatches(m, nil)
+		if old, ok := fail["matches"].([]tuple); ok {
+			m = append(m, old...)
+		}
+		if flags&gained == 0 {
+			m = append(m, matched...)
+		}
+		fail["matches"] = m
+	case flags&(nofail|forget) == nofail:
+		fail["nofail-matches"] = appendMatches(fail["nofail-matches"], matched)
+	}
+	return fail
+}
+
+// updateUsers is fail2ban's _updateUsers: a user name joins the dict's
+// users set.
+func updateUsers(d dict, user any) *userSet {
+	users, _ := d["users"].(*userSet)
+	if u, ok := user.(string); ok && u != "" {
+		if users == nil || users.len() == 0 {
+			users = &userSet{}
+			d["users"] = users
+		}
+		users.add(u)
+	}
+	return users
+}
+
+// dict is a failure's data as fail2ban's filter keeps it: group values
+// (string, or nil for a group that did not take part), pyTuple for
+// <F-TUPLE_*>, "matches"/"nofail-matches" ([]tuple), "users" (*userSet),
+// "mlfpending" (int).
+type dict map[string]any
+
+func (d dict) copy() dict {
+	c := make(dict, len(d)+4)
+	for k, v := range d {
+		c[k] = v
+	}
+	return c
+}
+
+// truthy is Python's truth value of a dict value.
+func truthy(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return v != ""
+	case []tuple:
+		return len(v) > 0
+	case *userSet:
+		return v.len() > 0
+	case int:
+		return v != 0
+	case pyTuple:
+		return len(v) > 0
+	}
+	return true
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+// pyTuple is a value of <F-TUPLE_*> groups.
+type pyTuple []any
+
+// String prints the tuple as Python's str() does.
+func (t pyTuple) String() string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range t {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		switch v := v.(type) {
+		case nil:
+			b.WriteString("None")
+		case string:
+			b.WriteString(pyRepr(v))
+		case pyTuple:
+			b.WriteString(v.String())
+		}
+	}
+	if len(t) == 1 {
+		b.WriteByte(',')
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// pyRepr quotes a string as Python's repr does for printable text.
+func pyRepr(s string) string {
+	q := "'"
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		q = `"`
+	}
+	r := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
+	s = r.Replace(s)
+	if q == "'" {
+		s = strings.ReplaceAll(s, "'", `\'`)
+	}
+	return q + s + q
+}
+
+// userSet is the set of users of a connection, in insertion order.
+type userSet struct{ names []string }
+
+func (u *userSet) len() int { return len(u.names) }
+
+func (u *userSet) add(n string) {
+	if !slices.Contains(u.names, n) {
+		u.names = append(u.names, n)
+	}
+}
+
+func (u *userSet) sorted() []string {
+	out := slices.Clone(u.names)
+	slices.Sort(out)
+	return out
+}
