@@ -79,11 +79,34 @@ type Options struct {
 	// for conformance and on in f2b's own use. Dropped lines are counted in
 	// Stats.Ambiguous.
 	RejectAmbiguous bool
+	// TrimDateBlanks drops the blanks after a date that starts the line,
+	// so that "^" in a regex anchors at what follows the date (the host
+	// name of a syslog line). fail2ban keeps them (its stock regexes start
+	// with \s*); f2b's own pipelines trim them.
+	TrimDateBlanks bool
 	// Resolve turns a host name (a <HOST> that is no address, with usedns
 	// yes or warn) into addresses; each gives one failure. Nil keeps the
 	// name: one failure with an invalid Host and the name as ID.
 	Resolve func(name string) []netip.Addr
 }
+
+// DefError is a mistake in one field of a Definition: Field is fail2ban's
+// option name ("failregex", "prefregex", "datepattern"…) and Index the
+// element of a list, or -1.
+type DefError struct {
+	Field string
+	Index int
+	Err   error
+}
+
+func (e *DefError) Error() string {
+	if e.Index >= 0 {
+		return fmt.Sprintf("%s[%d]: %v", e.Field, e.Index, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Field, e.Err)
+}
+
+func (e *DefError) Unwrap() error { return e.Err }
 
 // Failure is one failure found in the log, as fail2ban's filter reports it.
 type Failure struct {
@@ -200,12 +223,12 @@ func New(def Definition, opts Options) (*Filter, error) {
 	multi := def.MaxLines > 1
 	var errs []error
 	if def.MaxLines < 0 {
-		errs = append(errs, fmt.Errorf("maxlines: must be at least 1, not %d", def.MaxLines))
+		errs = append(errs, &DefError{Field: "maxlines", Index: -1, Err: fmt.Errorf("must be at least 1, not %d", def.MaxLines)})
 	}
 	if strings.TrimSpace(def.PrefRegex) != "" {
 		r, err := compileRegex(def.PrefRegex, useDNS, false, opts.MatchTimeout)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("prefregex: %w", err))
+			errs = append(errs, &DefError{Field: "prefregex", Index: -1, Err: err})
 		} else {
 			f.pref = r
 		}
@@ -213,11 +236,11 @@ func New(def Definition, opts Options) (*Filter, error) {
 	for i, src := range def.FailRegex {
 		r, err := compileRegex(src, useDNS, multi, opts.MatchTimeout)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("failregex[%d]: %w", i, err))
+			errs = append(errs, &DefError{Field: "failregex", Index: i, Err: err})
 			continue
 		}
 		if !r.hasFailureID() && (f.pref == nil || !f.pref.hasFailureID()) {
-			errs = append(errs, fmt.Errorf("failregex[%d]: %w", i, ErrNoFailureID))
+			errs = append(errs, &DefError{Field: "failregex", Index: i, Err: ErrNoFailureID})
 			continue
 		}
 		f.fail = append(f.fail, r)
@@ -225,7 +248,7 @@ func New(def Definition, opts Options) (*Filter, error) {
 	for i, src := range def.IgnoreRegex {
 		r, err := compileRegex(src, useDNS, false, opts.MatchTimeout)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("ignoreregex[%d]: %w", i, err))
+			errs = append(errs, &DefError{Field: "ignoreregex", Index: i, Err: err})
 			continue
 		}
 		f.ignore = append(f.ignore, r)
@@ -234,7 +257,7 @@ func New(def Definition, opts Options) (*Filter, error) {
 	if tz := strings.TrimSpace(def.LogTimeZone); tz != "" {
 		l, err := logtime.FixedZone(tz)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("logtimezone: %w", err))
+			errs = append(errs, &DefError{Field: "logtimezone", Index: -1, Err: err})
 		} else {
 			loc = l
 		}
@@ -252,7 +275,7 @@ func New(def Definition, opts Options) (*Filter, error) {
 	} else {
 		d, err := logtime.New(logtime.Options{Patterns: patterns, Location: loc, Now: opts.Now, WholeSeconds: true})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("datepattern: %w", err))
+			errs = append(errs, &DefError{Field: "datepattern", Index: -1, Err: err})
 		} else {
 			f.dates = d
 		}
@@ -276,6 +299,10 @@ func (f *Filter) Clone() *Filter {
 
 // Stats returns the Filter's counters.
 func (f *Filter) Stats() Stats { return f.stats }
+
+// LastDate returns the date of the last line that carried one (zero
+// before the first): the log's clock as this filter has read it.
+func (f *Filter) LastDate() time.Time { return f.lastDate }
 
 // NumFail returns the number of failregexes.
 func (f *Filter) NumFail() int { return len(f.fail) }
@@ -333,7 +360,13 @@ func (f *Filter) ProcessLine(line string) []Failure {
 		t, s, e, ok := f.dates.MatchAt(line, now)
 		switch {
 		case ok && e > s:
-			tl, date = tuple{line[:s], line[s:e], line[e:]}, t
+			de := e
+			if s == 0 && f.opts.TrimDateBlanks {
+				// The blanks go with the date, so the line is still
+				// prefix+date+rest as read.
+				de = len(line) - len(strings.TrimLeft(line[e:], " \t"))
+			}
+			tl, date = tuple{line[:s], line[s:de], line[de:]}, t
 			f.lastTimeText, f.lastDate = line[s:e], t
 		case ok:
 			// The pattern matched an empty date: the last date if current, else now.

@@ -31,8 +31,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
-	"github.com/f2bproject/f2b/failregex"
-	"github.com/f2bproject/f2b/logtime"
+	"github.com/f2bproject/f2b/failfilter"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -52,6 +51,23 @@ type Arguments struct {
 	// UseDNS lets <HOST> match host names as well as addresses; a name is
 	// resolved and each of its addresses counts a failure.
 	UseDNS bool `hcl:"use_dns,optional"`
+	// Prefix is fail2ban's prefregex: a line must match it before the fail
+	// regexes are tried, and its <F-CONTENT>…</F-CONTENT> is what they see.
+	Prefix string `hcl:"prefix,optional"`
+	// MaxLines is fail2ban's maxlines: the fail regexes see the last
+	// MaxLines lines joined by newlines.
+	MaxLines int `hcl:"max_lines,optional"`
+	// TrimDateBlanks drops the blanks after a date that starts the line,
+	// so "^" anchors at what follows it. Default true; fail2ban keeps them,
+	// and imported filters set false to match it exactly.
+	TrimDateBlanks *bool `hcl:"trim_date_blanks,optional"`
+	// RejectAmbiguous drops a failure whose line the same regex would also
+	// match with another address in place of the one found (attacker text
+	// holding an address). fail2ban has no such check; default false.
+	RejectAmbiguous bool `hcl:"reject_ambiguous,optional"`
+	// RegexTimeout is the time budget of one line on the backtracking
+	// engine (regexes that need lookaround or backreferences); default 10ms.
+	RegexTimeout string `hcl:"regex_timeout,optional"`
 }
 
 // Register adds matcher "regex" to r.
@@ -69,12 +85,11 @@ func Register(r *engine.Registry) {
 
 // Matcher is the built stage.
 type Matcher struct {
-	opts     engine.Options
-	set      *failregex.Set
-	detector *logtime.Detector
-	dns      *resolver
-	stats    struct {
-		matched, ignored, noDate, unresolved atomic.Int64
+	opts   engine.Options
+	filter *failfilter.Filter
+	dns    *resolver
+	stats  struct {
+		matched, ignored, noDate, timedOut, unresolved atomic.Int64
 	}
 }
 
@@ -111,29 +126,95 @@ func New(opts engine.Options, args *Arguments) (*Matcher, error) {
 		errs = append(errs, confval.AttrErr("time_zone", zoneErr))
 		loc = time.UTC
 	}
+	if args.MaxLines < 0 {
+		errs = append(errs, confval.AttrErr("max_lines", fmt.Errorf("must be at least 1, not %d", args.MaxLines)))
+	}
+	var budget time.Duration
+	if args.RegexTimeout != "" {
+		budget, err = confval.ParseDuration(args.RegexTimeout, false)
+		if err != nil || budget == confval.Permanent {
+			errs = append(errs, confval.AttrErr("regex_timeout", fmt.Errorf("want a duration such as \"10ms\": %v", err)))
+		}
+	}
+	if len(fail) == 0 {
+		return nil, errors.Join(errs...)
+	}
 
 	// Compile what could be read, so every bad regex is reported at once.
 	m := &Matcher{opts: opts, dns: newResolver(time.Now)}
-	if len(fail) > 0 {
-		m.set, err = failregex.Compile(confval.Texts(fail), confval.Texts(ignore), failregex.Options{AllowDNS: args.UseDNS})
-		var list failregex.Errors
-		switch {
-		case errors.As(err, &list):
-			for _, e := range list {
-				errs = append(errs, &confval.AttrError{Attr: e.List, Index: e.Index, Err: e.Err})
-			}
-		case err != nil:
-			errs = append(errs, confval.AttrErr("fail", err))
-		}
+	useDNS := "no"
+	if args.UseDNS {
+		useDNS = "yes"
 	}
-	m.detector, err = logtime.New(logtime.Options{Patterns: confval.Texts(patterns), Location: loc, Now: opts.Now})
+	def := failfilter.Definition{
+		FailRegex:   confval.Texts(fail),
+		IgnoreRegex: confval.Texts(ignore),
+		PrefRegex:   args.Prefix,
+		DatePattern: confval.Texts(patterns),
+		MaxLines:    max(args.MaxLines, 0),
+		UseDNS:      useDNS,
+	}
+	m.filter, err = failfilter.New(def, failfilter.Options{
+		Location:        loc,
+		Now:             opts.Now,
+		MatchTimeout:    budget,
+		RejectAmbiguous: args.RejectAmbiguous,
+		TrimDateBlanks:  args.TrimDateBlanks == nil || *args.TrimDateBlanks,
+		Resolve: func(name string) []netip.Addr {
+			addrs := m.dns.resolve(context.Background(), name)
+			if len(addrs) == 0 {
+				m.stats.unresolved.Add(1)
+			}
+			return addrs
+		},
+	})
 	if err != nil {
-		errs = append(errs, confval.AttrErr("date_pattern", err))
+		errs = append(errs, defErrors(err)...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return m, nil
+}
+
+// attrOf maps fail2ban's filter option names to the matcher's attributes.
+var attrOf = map[string]string{
+	"failregex":   "fail",
+	"ignoreregex": "ignore",
+	"prefregex":   "prefix",
+	"datepattern": "date_pattern",
+	"maxlines":    "max_lines",
+	"logtimezone": "time_zone",
+}
+
+// defErrors turns the filter engine's errors into attribute errors.
+func defErrors(err error) []error {
+	var out []error
+	var walk func(error)
+	walk = func(e error) {
+		var de *failfilter.DefError
+		if d, ok := e.(*failfilter.DefError); ok {
+			de = d
+		}
+		switch {
+		case de != nil:
+			attr := attrOf[de.Field]
+			if attr == "" {
+				attr = de.Field
+			}
+			out = append(out, &confval.AttrError{Attr: attr, Index: de.Index, Err: de.Err})
+		default:
+			if j, ok := e.(interface{ Unwrap() []error }); ok {
+				for _, sub := range j.Unwrap() {
+					walk(sub)
+				}
+				return
+			}
+			out = append(out, confval.AttrErr("fail", e))
+		}
+	}
+	walk(err)
+	return out
 }
 
 // ParseZone reads a time_zone value: "" (local), an IANA name, "UTC", or a
@@ -182,10 +263,11 @@ func ParseZone(s string) (*time.Location, error) {
 // Stats implements engine.Stats.
 func (m *Matcher) Stats() map[string]int64 {
 	return map[string]int64{
-		"matched":    m.stats.matched.Load(),
-		"ignored":    m.stats.ignored.Load(),
-		"no_date":    m.stats.noDate.Load(),
-		"unresolved": m.stats.unresolved.Load(),
+		"matched":       m.stats.matched.Load(),
+		"ignored":       m.stats.ignored.Load(),
+		"no_date":       m.stats.noDate.Load(),
+		"regex_timeout": m.stats.timedOut.Load(),
+		"unresolved":    m.stats.unresolved.Load(),
 	}
 }
 
@@ -202,7 +284,7 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 	}
 	for ev := range in {
 		for i := range ev.Lines {
-			if !m.line(ctx, &ev.Lines[i], &last, &mark, send) {
+			if !m.line(&ev.Lines[i], &last, &mark, send) {
 				return nil
 			}
 		}
@@ -211,63 +293,55 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 }
 
 // line handles one line; it returns false when the stage must stop. last
-// is the time of the last dated line and mark the last time sent on.
-func (m *Matcher) line(ctx context.Context, l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
-	line := l.Text
-	t, start, end, ok := m.detector.Match(line)
-	text := line
-	switch {
-	case ok:
-		*last = t
-		if start == 0 {
-			text = strings.TrimLeft(line[end:], " \t")
-		} else {
-			text = line[:start] + line[end:]
-		}
-	case !last.IsZero():
-		t = *last
-	case !l.Read.IsZero():
-		t = l.Read
-	default:
-		m.stats.noDate.Add(1)
-		return true
+// is the log's time as read so far and mark the last time sent on.
+func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
+	before := m.filter.Stats()
+	fails := m.filter.ProcessLine(l.Text)
+	after := m.filter.Stats()
+	m.stats.ignored.Add(int64(after.Ignored - before.Ignored))
+	m.stats.timedOut.Add(int64(after.TimedOut - before.TimedOut))
+	if d := m.filter.LastDate(); d.After(*last) {
+		*last = d
 	}
-	match, matched, ignored := m.set.Match(text)
-	switch {
-	case ignored:
-		m.stats.ignored.Add(1)
-	case matched:
-		hosts := []netip.Addr{match.Host}
-		if !match.Host.IsValid() {
-			// A host name (use_dns): every address it resolves to fails.
-			hosts = m.dns.resolve(ctx, match.HostText)
-			if len(hosts) == 0 {
-				m.stats.unresolved.Add(1)
-				return true
-			}
+	dated := after.NoDate == before.NoDate
+	for _, f := range fails {
+		if !f.Host.IsValid() {
+			m.stats.unresolved.Add(1) // a host name that did not resolve
+			continue
+		}
+		t := f.Time
+		switch {
+		case !t.IsZero():
+		case !last.IsZero():
+			t = *last
+		case !l.Read.IsZero():
+			t = l.Read
+		default:
+			m.stats.noDate.Add(1)
+			continue
 		}
 		m.stats.matched.Add(1)
-		for _, h := range hosts {
-			f := &engine.Failure{
-				Matcher:  m.opts.ID,
-				Host:     h,
-				HostText: match.HostText,
-				Fields:   match.Fields,
-				Lines:    []string{line},
-			}
-			if !send(engine.Event{Kind: engine.KindFailure, Time: t, Failure: f}) {
-				return false
-			}
+		ev := engine.Event{Kind: engine.KindFailure, Time: t, Failure: &engine.Failure{
+			Matcher:  m.opts.ID,
+			Host:     f.Host,
+			HostText: f.HostText,
+			Fields:   f.Fields,
+			Lines:    f.Lines,
+		}}
+		if !send(ev) {
+			return false
 		}
 		if t.After(*mark) {
 			*mark = t
 		}
-		return true
+	}
+	if !dated && len(fails) == 0 && last.IsZero() && l.Read.IsZero() {
+		m.stats.noDate.Add(1)
 	}
 	// Move the log's clock on, at most once per second of log time.
-	if t.Sub(*mark) >= time.Second {
-		*mark = t
-		return send(engine.Event{Kind: engine.KindFailure, Time: t, Watermark: true})
+	if last.Sub(*mark) >= time.Second {
+		*mark = *last
+		return send(engine.Event{Kind: engine.KindFailure, Time: *last, Watermark: true})
 	}
 	return true
 }
