@@ -300,6 +300,15 @@ func (f *Filter) Clone() *Filter {
 // Stats returns the Filter's counters.
 func (f *Filter) Stats() Stats { return f.stats }
 
+// DateTemplate names the date template that found the last date ("" when
+// no line had one yet, or with datepattern {NONE}).
+func (f *Filter) DateTemplate() string {
+	if f.dates == nil {
+		return ""
+	}
+	return f.dates.LastTemplate()
+}
+
 // LastDate returns the date of the last line that carried one (zero
 // before the first): the log's clock as this filter has read it.
 func (f *Filter) LastDate() time.Time { return f.lastDate }

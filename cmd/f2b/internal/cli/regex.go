@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -228,13 +229,15 @@ type regexReport struct {
 	hits                    []int
 	lines, matched, missedN int64
 	ignoredBefore           uint64
+	noDateBefore            uint64
+	templates               map[string]int
 	missed                  []string
 	skipped                 int64
 	elapsed                 time.Duration
 }
 
 func newRegexReport(flt *failfilter.Filter) *regexReport {
-	return &regexReport{flt: flt, hits: make([]int, flt.NumFail())}
+	return &regexReport{flt: flt, hits: make([]int, flt.NumFail()), templates: map[string]int{}}
 }
 
 // add records one line's results and returns its failures.
@@ -254,6 +257,12 @@ func (r *regexReport) add(no int64, line string, fails []failfilter.Failure) []f
 	st := r.flt.Stats()
 	ignored := st.Ignored != r.ignoredBefore
 	r.ignoredBefore = st.Ignored
+	if st.NoDate == r.noDateBefore {
+		if name := r.flt.DateTemplate(); name != "" {
+			r.templates[name]++
+		}
+	}
+	r.noDateBefore = st.NoDate
 	switch {
 	case hit:
 		r.matched++
@@ -285,6 +294,17 @@ func (r *regexReport) write(w io.Writer, what string, showMissed int) {
 	}
 	fmt.Fprintln(w, "`-")
 	fmt.Fprintf(w, "\nIgnoreregex: %d total\n", st.Ignored)
+	fmt.Fprintln(w, "\nDate template hits:")
+	fmt.Fprintln(w, "|- [# of hits] date format")
+	names := make([]string, 0, len(r.templates))
+	for name := range r.templates {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool { return r.templates[names[i]] > r.templates[names[j]] })
+	for _, name := range names {
+		fmt.Fprintf(w, "|  [%d] %s\n", r.templates[name], name)
+	}
+	fmt.Fprintln(w, "`-")
 	fmt.Fprintf(w, "\nLines: %d lines, %d ignored, %d matched, %d missed", r.lines, st.Ignored, r.matched, r.missedN)
 	if r.skipped > 0 {
 		fmt.Fprintf(w, ", %d too long", r.skipped)
