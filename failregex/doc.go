@@ -68,7 +68,7 @@
 //
 // Every match on the backtracking engine runs under a time budget
 // (Options.MatchTimeout, RegexpOptions.MatchTimeout; default
-// DefaultMatchTimeout, 10 ms), so that a hostile line cannot hang a jail
+// DefaultMatchTimeout, 100 ms), so that a hostile line cannot hang a jail
 // the way fail2ban's GHSA-33wh-ccjc-p397 could: a line that runs out of
 // time is not matched (Result TimedOut, Stats.Timeouts) and the next line
 // is processed as usual. In a Set the budget is the line's: once its

@@ -66,7 +66,7 @@ type Arguments struct {
 	// holding an address). fail2ban has no such check; default false.
 	RejectAmbiguous bool `hcl:"reject_ambiguous,optional"`
 	// RegexTimeout is the time budget of one line on the backtracking
-	// engine (regexes that need lookaround or backreferences); default 10ms.
+	// engine (regexes that need lookaround or backreferences); default 100ms.
 	RegexTimeout string `hcl:"regex_timeout,optional"`
 }
 
