@@ -229,6 +229,7 @@ type regexReport struct {
 	hits                    []int
 	lines, matched, missedN int64
 	ignoredBefore           uint64
+	ignoredLines            int64
 	noDateBefore            uint64
 	templates               map[string]int
 	missed                  []string
@@ -264,9 +265,13 @@ func (r *regexReport) add(no int64, line string, fails []failfilter.Failure) []f
 	}
 	r.noDateBefore = st.NoDate
 	switch {
-	case hit:
+	case len(found) > 0:
 		r.matched++
-	case !ignored && strings.TrimSpace(line) != "":
+	case hit || ignored:
+		// As fail2ban-regex counts: a line only helper regexes (NOFAIL,
+		// pending) or an ignoreregex took is "ignored".
+		r.ignoredLines++
+	case strings.TrimSpace(line) != "":
 		r.missedN++
 		if len(r.missed) < 1000 {
 			r.missed = append(r.missed, fmt.Sprintf("%6d | %s", no, line))
@@ -305,7 +310,7 @@ func (r *regexReport) write(w io.Writer, what string, showMissed int) {
 		fmt.Fprintf(w, "|  [%d] %s\n", r.templates[name], name)
 	}
 	fmt.Fprintln(w, "`-")
-	fmt.Fprintf(w, "\nLines: %d lines, %d ignored, %d matched, %d missed", r.lines, st.Ignored, r.matched, r.missedN)
+	fmt.Fprintf(w, "\nLines: %d lines, %d ignored, %d matched, %d missed", r.lines, r.ignoredLines, r.matched, r.missedN)
 	if r.skipped > 0 {
 		fmt.Fprintf(w, ", %d too long", r.skipped)
 	}
