@@ -97,6 +97,7 @@ Its configuration is an HCL pipeline of sources, matchers, counters and sinks.`,
 	root.AddCommand(
 		newValidateCmd(io, nil),
 		newReplayCmd(io, nil),
+		newImportCmd(io, nil),
 		newRegexCmd(io, nil),
 		newVersionCmd(io),
 	)
