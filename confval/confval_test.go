@@ -1,6 +1,9 @@
 package confval
 
 import (
+	"errors"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +68,28 @@ func TestLines(t *testing.T) {
 	}
 	if _, err := Lines(cty.TupleVal([]cty.Value{cty.StringVal("")})); err == nil {
 		t.Fatal("Lines([\"\"]): want error")
+	}
+}
+
+func TestParsePrefixList(t *testing.T) {
+	t.Parallel()
+	l, err := ParsePrefixList("ignore", []string{"127.0.0.1/8", "::ffff:192.0.2.0/120", "2001:db8::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.9.9.9", true}, {"192.0.2.77", true}, {"192.0.3.1", false}, {"2001:db8::1", true}, {"2001:db8::2", false},
+	} {
+		if got := l.Contains(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("Contains(%s) = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+	_, err = ParsePrefixList("ignore", []string{"10.0.0.0/8", "host.example", "fe80::1%eth0", "10.0.0.0/33"})
+	var ae *AttrError
+	if !errors.As(err, &ae) || ae.Index != 1 || !strings.Contains(err.Error(), "ignore[2]") || !strings.Contains(err.Error(), "ignore[3]") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -131,3 +131,14 @@ type Action struct {
 	// norestored).
 	Restored bool
 }
+
+// BanInfo describes one running ban, for status reports.
+type BanInfo struct {
+	Host     netip.Addr
+	HostText string    // the host as the log wrote it
+	Start    time.Time // when the ban began
+	End      time.Time // when it ends (after any prolong); zero when permanent
+	BanTime  time.Duration
+	BanCount int // 1 for the host's first ban in this jail
+	Failures int // failures behind the ban
+}

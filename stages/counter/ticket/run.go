@@ -145,7 +145,7 @@ func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.T
 		c.logger.Debug("failure without a valid host dropped", "host", f.HostText)
 		return nil
 	}
-	if c.ignored(host) {
+	if c.cfg.ignore.Contains(host) {
 		c.stats.ignored.Add(1)
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,7 +156,7 @@ type config struct {
 	banTime    time.Duration // engine.Permanent for permanent bans
 	banSec     float64       // -1 for permanent bans
 	maxMatches int
-	ignore     []netip.Prefix
+	ignore     confval.PrefixList
 
 	increment   bool
 	banNum      num      // ban.Time as fail2ban has it: an int of seconds when whole
@@ -308,14 +307,11 @@ func parseArgs(a *Arguments) (config, error) {
 	cfg.banNum = seconds(bt)
 	cfg.banSec = cfg.banNum.float()
 
-	for i, s := range a.Ignore {
-		p, err := parseIgnore(s)
-		if err != nil {
-			errs = append(errs, &confval.AttrError{Attr: attrIgnore, Index: i, Err: err})
-			continue
-		}
-		cfg.ignore = append(cfg.ignore, p)
+	ignore, err := confval.ParsePrefixList(attrIgnore, a.Ignore)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	cfg.ignore = ignore
 
 	// The increment family is checked whether or not increment is on, as
 	// fail2ban compiles it either way.
@@ -406,47 +402,6 @@ func parseArgs(a *Arguments) (config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// parseIgnore reads one ignore entry: an address ("192.0.2.7", "::1") or a
-// CIDR prefix ("10.0.0.0/8", "2001:db8::/32"; host bits are allowed and
-// cleared, as fail2ban writes "127.0.0.1/8"). IPv4-mapped IPv6 entries are
-// turned into IPv4, since failures carry unmapped addresses.
-func parseIgnore(s string) (netip.Prefix, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return netip.Prefix{}, errors.New("empty entry; write an address or a CIDR prefix such as \"10.0.0.0/8\"")
-	}
-	var p netip.Prefix
-	if strings.Contains(t, "/") {
-		var err error
-		p, err = netip.ParsePrefix(t)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not a valid CIDR prefix (want e.g. \"10.0.0.0/8\" or \"2001:db8::/32\")", s)
-		}
-	} else {
-		a, err := netip.ParseAddr(t)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix (host names are not supported)", s)
-		}
-		if a.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("%q has an IPv6 zone, which failures never carry", s)
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
-}
-
-// ignored reports whether failures of a are dropped.
-func (c *Counter) ignored(a netip.Addr) bool {
-	for _, p := range c.cfg.ignore {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
 
 // increasedBanTime is fail2ban's evformula: the ban time in seconds of a
 // host banned count times before (count >= 1). It draws from the jitter
@@ -509,15 +464,7 @@ func (c *Counter) Stats() map[string]int64 {
 }
 
 // BanInfo describes one running ban, for status.
-type BanInfo struct {
-	Host     netip.Addr
-	HostText string    // the host as the log wrote it
-	Start    time.Time // when the ban began
-	End      time.Time // when it ends (after any prolong); zero when permanent
-	BanTime  time.Duration
-	BanCount int // 1 for the host's first ban in this jail
-	Failures int // failures behind the ban
-}
+type BanInfo = engine.BanInfo
 
 // Banned returns the hosts banned now, in ban order. It is safe to call
 // while Run runs.
