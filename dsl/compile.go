@@ -32,7 +32,32 @@ func (p *Pipeline) Compile(spec engine.Spec, reg *engine.Registry, opts engine.B
 	if p.loadErrors {
 		return nil, diags
 	}
+	if g != nil {
+		diags = append(diags, p.advice(g)...)
+	}
 	return g, diags
+}
+
+// advice turns what stages advise (engine.Advisor) into warnings at the
+// attribute, element or heredoc line they concern.
+func (p *Pipeline) advice(g *engine.Graph) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, id := range g.Nodes() {
+		st, _ := g.Stage(id)
+		adv, ok := st.(engine.Advisor)
+		if !ok {
+			continue
+		}
+		for _, err := range adv.Advice() {
+			for _, d := range p.diagnose(&engine.NodeError{Severity: engine.SeverityWarning, ID: id, Input: -1, Summary: "Advice", Err: err}) {
+				if ae := (*confval.AttrError)(nil); errors.As(err, &ae) {
+					d.Summary = "Note on " + ae.Attr
+				}
+				diags = append(diags, d)
+			}
+		}
+	}
+	return diags
 }
 
 // diagnose turns one engine problem into diagnostics at the right range.

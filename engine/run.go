@@ -14,6 +14,14 @@ type Stats interface {
 	Stats() map[string]int64
 }
 
+// Advisor is an optional interface of stages that have advice about their
+// configuration that is no error: e.g. a matcher telling which regexes
+// need the backtracking engine. Each error should be a
+// *confval.AttrError so the front end can point at the attribute.
+type Advisor interface {
+	Advice() []error
+}
+
 // RunOptions steer Graph.Run.
 type RunOptions struct {
 	// Grace is how long the non-source stages may keep draining after ctx is

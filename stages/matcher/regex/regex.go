@@ -260,6 +260,27 @@ func ParseZone(s string) (*time.Location, error) {
 	return loc, nil
 }
 
+// Advice implements engine.Advisor: it names the regexes that run on the
+// backtracking engine (lookaround, backreferences, conditionals), which is
+// slower than the linear one and bounded by regex_timeout per line.
+func (m *Matcher) Advice() []error {
+	var out []error
+	note := func(attr string, index int, slow bool, why string) {
+		if slow {
+			out = append(out, &confval.AttrError{Attr: attr, Index: index,
+				Err: fmt.Errorf("this regex runs on the backtracking engine (%s), not the linear one: slower, and each line is bounded by regex_timeout", why)})
+		}
+	}
+	if slow, why := m.filter.PrefBacktracking(); slow {
+		note("prefix", -1, slow, why)
+	}
+	for i := 0; i < m.filter.NumFail(); i++ {
+		slow, why := m.filter.Backtracking(i)
+		note("fail", i, slow, why)
+	}
+	return out
+}
+
 // Stats implements engine.Stats.
 func (m *Matcher) Stats() map[string]int64 {
 	return map[string]int64{
