@@ -402,7 +402,6 @@ func parseArgs(a *Arguments) (config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-
 // increasedBanTime is fail2ban's evformula: the ban time in seconds of a
 // host banned count times before (count >= 1). It draws from the jitter
 // generator only when the formula succeeded, as fail2ban's lambda does.

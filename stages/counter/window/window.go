@@ -227,7 +227,6 @@ func parseArgs(a *Arguments) (config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-
 // banDuration is the length of ban n of a host.
 func (c *Counter) banDuration(n int32) time.Duration {
 	d := c.cfg.banTime
