@@ -182,6 +182,9 @@ type Filter struct {
 	none   bool // datepattern {NONE}
 	raw    bool // ids are kept raw (usedns=raw or ReturnRawHost)
 	budget time.Duration
+	// first[c] has bit i set when failregex i (of the first 64) may match
+	// a buffer that starts with byte c; nil when every one may.
+	first *[256]uint64
 
 	// State.
 	lastDate     time.Time
@@ -245,6 +248,7 @@ func New(def Definition, opts Options) (*Filter, error) {
 		}
 		f.fail = append(f.fail, r)
 	}
+	f.first = firstBytes(f.fail)
 	for i, src := range def.IgnoreRegex {
 		r, err := compileRegex(src, useDNS, false, opts.MatchTimeout)
 		if err != nil {
@@ -290,7 +294,7 @@ func New(def Definition, opts Options) (*Filter, error) {
 // state, for another goroutine or another log.
 func (f *Filter) Clone() *Filter {
 	g := &Filter{def: f.def, opts: f.opts, fail: f.fail, ignore: f.ignore, pref: f.pref,
-		none: f.none, raw: f.raw, budget: f.budget}
+		none: f.none, raw: f.raw, budget: f.budget, first: f.first}
 	if f.dates != nil {
 		g.dates = f.dates.Clone()
 	}
@@ -435,6 +439,34 @@ func farFromNow(t, now time.Time) bool {
 	return d > time.Minute || d < -time.Minute
 }
 
+// firstBytes builds Filter.first: for each byte, the failregexes (of the
+// first 64) that may match a buffer starting with it.
+func firstBytes(fail []*regex) *[256]uint64 {
+	var t [256]uint64
+	useful := false
+	for c := range t {
+		for i, r := range fail[:min(len(fail), 64)] {
+			if r.re.CanStartWith(byte(c)) {
+				t[c] |= 1 << i
+			} else {
+				useful = true
+			}
+		}
+	}
+	if !useful {
+		return nil
+	}
+	return &t
+}
+
+// mayStart returns the bit set of the failregexes that may match buf.
+func (f *Filter) mayStart(buf string) uint64 {
+	if f.first == nil || buf == "" {
+		return ^uint64(0)
+	}
+	return f.first[buf[0]]
+}
+
 // view returns the bytes as a string without copying. NOTE: the string
 // aliases the scratch buffer: it is only valid until the next line, and
 // every value kept from it is cloned (see regex.groups).
@@ -446,6 +478,10 @@ func (f *Filter) run(r *regex, buf string) (m match, ok bool) {
 	if slow, _ := r.re.Backtracking(); slow && f.budget > 0 {
 		if f.timedOut {
 			return match{}, false
+		}
+		if !r.re.MayMatch(buf) {
+			// Cannot match: no engine runs, no time is spent.
+			return match{buf: buf}, true
 		}
 		if f.lineStart.IsZero() {
 			f.lineStart = time.Now()
@@ -527,11 +563,16 @@ func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Tim
 	}
 
 	var out []Failure
+	may := f.mayStart(buf)
 	for i, r := range f.fail {
 		if !bufValid {
 			f.scratch2 = appendBuffer(f.scratch2[:0], f.lineBuf)
 			buf = view(f.scratch2)
 			bufValid = true
+			may = f.mayStart(buf)
+		}
+		if may&(1<<i) == 0 && i < 64 {
+			continue // cannot match a buffer starting so
 		}
 		m, ok := f.run(r, buf)
 		if !ok {
@@ -545,7 +586,6 @@ func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Tim
 			continue
 		}
 		matched, unmatched := r.lines(&m, org)
-		fail := r.groups(&m)
 		if len(f.ignore) > 0 {
 			hit, ok := f.ignored(buf, matched, org)
 			if !ok {
@@ -570,13 +610,11 @@ func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Tim
 			f.lineBuf = unmatched
 			bufValid = false
 		}
+		var fail dict
 		if hasPre {
-			merged := f.pref.groups(&prefM)
-			delete(merged, "content")
-			for k, v := range fail {
-				merged[k] = v
-			}
-			fail = merged
+			fail = mergedGroups(f.pref, &prefM, r, &m)
+		} else {
+			fail = r.groups(&m)
 		}
 		mlfid, hasMLFID := fail["mlfid"].(string)
 		if hasMLFID {
@@ -806,7 +844,14 @@ func parseID(text string, family, cidr int) (netip.Addr, int, string) {
 
 // snapshot copies the failure dict into the exported fields.
 func (f *Filter) snapshot(out *Failure, fail dict) {
-	out.Fields = make(map[string]string, len(fail))
+	n := 0
+	for _, v := range fail {
+		switch v.(type) {
+		case string, pyTuple:
+			n++
+		}
+	}
+	out.Fields = make(map[string]string, n)
 	for k, v := range fail {
 		switch v := v.(type) {
 		case string:

@@ -178,13 +178,7 @@ func (r *regex) search(buf string) (match, error) {
 // Values are copied out of the buffer.
 func (r *regex) groups(m *match) dict {
 	d := make(dict, len(r.named)+2)
-	for _, g := range r.named {
-		if v, ok := m.group(g); ok {
-			d[r.names[g]] = strings.Clone(v)
-		} else {
-			d[r.names[g]] = nil
-		}
-	}
+	r.fill(d, m, -1)
 	for _, c := range r.alts {
 		if v := d[c.name]; truthy(v) && !truthy(d[c.field]) {
 			d[c.field] = v
@@ -198,6 +192,60 @@ func (r *regex) groups(m *match) dict {
 			d[c.field] = pyTuple{d[c.field], v}
 		}
 	}
+	return d
+}
+
+// fill sets every named group of m in d but skip, nil for those that did
+// not take part (no alt_ or tuple_ merges). The values are copied out of
+// the buffer: a short buffer is copied once and the values share the copy.
+func (r *regex) fill(d dict, m *match, skip int) {
+	var (
+		own    string
+		copied bool
+	)
+	for _, g := range r.named {
+		if g == skip {
+			continue
+		}
+		v, ok := m.group(g)
+		switch {
+		case !ok:
+			d[r.names[g]] = nil
+		case v == "":
+			d[r.names[g]] = ""
+		case len(m.buf) > maxSharedBuf:
+			d[r.names[g]] = strings.Clone(v)
+		default:
+			if !copied {
+				own, copied = strings.Clone(m.buf), true
+			}
+			d[r.names[g]] = own[m.loc[2*g]:m.loc[2*g+1]]
+		}
+	}
+}
+
+// maxSharedBuf is the longest buffer whose group values share one copy
+// (they keep all of it alive).
+const maxSharedBuf = 1024
+
+// simple reports that the regex has no alt_ or tuple_ groups, so its
+// group dict is just its named groups.
+func (r *regex) simple() bool { return len(r.alts) == 0 && len(r.tuples) == 0 }
+
+// mergedGroups is the group dict of the prefregex match pm without its
+// content, updated with the group dict of m, built at once.
+func mergedGroups(pref *regex, pm *match, r *regex, m *match) dict {
+	if !pref.simple() || !r.simple() {
+		merged := pref.groups(pm)
+		delete(merged, "content")
+		for k, v := range r.groups(m) {
+			merged[k] = v
+		}
+		return merged
+	}
+	d := make(dict, len(pref.named)+len(r.named)+4)
+	pref.fill(d, pm, pref.content) // the content group is left out
+	r.fill(d, m, -1)
 	return d
 }
 

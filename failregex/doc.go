@@ -130,6 +130,13 @@
 // allocates per match; its regexes get literal prefilters from their RE2
 // gate.
 //
+// A Regexp anchored at the start of the text (^ without MULTILINE) also
+// checks the first bytes of the text against what its matches can start
+// with (Regexp.CanStartWith) before its literals, and a Regexp ending in
+// (.+)$ (fail2ban's <F-CONTENT>.+</F-CONTENT>$) runs, on a single-line
+// text, with that group cut to one character and then extended to the
+// end of the line, so the engine does not walk the rest of the line.
+//
 // A Set and a Regexp are immutable after compiling and safe for
 // concurrent use.
 package failregex

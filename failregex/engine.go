@@ -51,11 +51,38 @@ type re2 struct {
 	// last group around the optional final newline: a match that took it
 	// is cut back to end before it, as in Python.
 	eol bool
+	// tail is set when the regex ends in (.+)$ (fail2ban's
+	// <F-CONTENT>.+</F-CONTENT>$): the regex with that group cut to one
+	// character and without the $. See contentTail.
+	tail *regexp.Regexp
+}
+
+// singleLine reports whether s has no line break before its last byte, so
+// that a final (.+)$ takes all of s after the group's start but a final
+// newline.
+func singleLine(s string) (end int, ok bool) {
+	i := strings.IndexByte(s, '\n')
+	switch {
+	case i < 0:
+		return len(s), true
+	case i == len(s)-1:
+		return i, true
+	}
+	return 0, false
 }
 
 func (e *re2) submatch(s string) ([]int, error) {
 	if e.wordB != nil && !isASCII(s) {
 		return e.wordB.get().submatch(s)
+	}
+	if e.tail != nil {
+		if end, ok := singleLine(s); ok {
+			loc := e.tail.FindStringSubmatchIndex(s)
+			if loc != nil {
+				loc[1], loc[len(loc)-1] = end, end
+			}
+			return loc, nil
+		}
 	}
 	loc := e.re.FindStringSubmatchIndex(s)
 	if e.eol && loc != nil {
@@ -71,6 +98,11 @@ func (e *re2) submatch(s string) ([]int, error) {
 func (e *re2) match(s string) (bool, error) {
 	if e.wordB != nil && !isASCII(s) {
 		return e.wordB.get().match(s)
+	}
+	if e.tail != nil {
+		if _, ok := singleLine(s); ok {
+			return e.tail.MatchString(s), nil
+		}
 	}
 	return e.re.MatchString(s), nil
 }
@@ -264,7 +296,7 @@ func compileEngine(expr string, flags pyFlags, timeout time.Duration) (compiled,
 	if tr.re2 != "" {
 		re, err := regexp.Compile(tr.re2)
 		if err == nil {
-			e := &re2{re: re, eol: tr.eol}
+			e := &re2{re: re, eol: tr.eol, tail: contentTail(tr.re2, tr.eol)}
 			if tr.re.hasWordB {
 				e.wordB = &lazyNet{tr: tr, to: timeout}
 			}

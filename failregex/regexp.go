@@ -32,6 +32,7 @@ type Regexp struct {
 	names    []string
 	pre      []clause
 	needles  [][]needle
+	head     []byteSet // sets of the first bytes of every match (anchored regexes)
 	timeouts atomic.Uint64
 }
 
@@ -58,6 +59,9 @@ func CompilePython(expr string, opts RegexpOptions) (*Regexp, error) {
 	}
 	r := &Regexp{src: expr, c: c, names: c.eng.names()}
 	if c.litSyntax != "" {
+		if !opts.Multiline {
+			r.head = headSets(c.litSyntax)
+		}
 		r.pre = choose(requiredLiterals(c.litSyntax))
 		if len(r.pre) > maxClauses {
 			r.pre = r.pre[:maxClauses]
@@ -121,6 +125,9 @@ func (r *Regexp) Timeouts() uint64 { return r.timeouts.Load() }
 
 // prefilter reports whether s holds one literal of every clause.
 func (r *Regexp) prefilter(s string) bool {
+	if !headOK(r.head, s) {
+		return false
+	}
 	for _, c := range r.needles {
 		ok := false
 		for i := range c {
@@ -135,6 +142,17 @@ func (r *Regexp) prefilter(s string) bool {
 	}
 	return true
 }
+
+// CanStartWith reports whether a text that starts with byte c may match:
+// false only for a regex anchored at the start of the text (\A, or ^
+// without MULTILINE) whose matches never start with c.
+func (r *Regexp) CanStartWith(c byte) bool { return len(r.head) == 0 || r.head[0].has(c) }
+
+// MayMatch reports whether s passes the regex's cheap literal checks
+// (the first bytes of an anchored regex, its required literals): when it
+// returns false, s does not match. It costs a few byte scans and no
+// allocation.
+func (r *Regexp) MayMatch(s string) bool { return r.prefilter(s) }
 
 // FindStringSubmatchIndex returns the leftmost match of r in s as pairs of
 // byte offsets, like regexp.Regexp.FindStringSubmatchIndex (the match a
