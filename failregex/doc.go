@@ -48,6 +48,13 @@
 // superset) and the literals it requires turn most lines away in linear
 // time before the backtracking engine sees them. Set.Backtracking and
 // Regexp.Backtracking tell which regexes left the linear path and why.
+// Some of these constructs are first rewritten into RE2 when the rewrite is
+// provably equivalent (see rewrite.go): a conditional on a group decided
+// by an earlier optional group or alternation, by distributing the rest of
+// the regex over the cases, and a tempered run (?:(?!LIT).)* or *?
+// followed by LIT or by $, as the regular language of its KMP automaton;
+// an anchored regex so rewritten is split into smaller regexes tried in
+// order, which RE2 runs on its fast backtracker.
 //
 // Semantics follow Python 3 str patterns: \d is any Unicode decimal digit,
 // \w a Unicode letter or number or "_", \s Python's whitespace (with \v,

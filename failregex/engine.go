@@ -55,6 +55,14 @@ type re2 struct {
 	// <F-CONTENT>.+</F-CONTENT>$): the regex with that group cut to one
 	// character and without the $. See contentTail.
 	tail *regexp.Regexp
+	// gmap, when set, maps RE2 groups to Python groups (see
+	// pyTranslation.gmap); pnames are the Python group names.
+	gmap   []int
+	pnames []string
+	// parts, when set, are tried in order instead of re, each with its
+	// gmap (see pyTranslation.parts).
+	parts []*regexp.Regexp
+	pmaps [][]int
 }
 
 // singleLine reports whether s has no line break before its last byte, so
@@ -84,6 +92,14 @@ func (e *re2) submatch(s string) ([]int, error) {
 			return loc, nil
 		}
 	}
+	if e.parts != nil {
+		for i, re := range e.parts {
+			if loc := re.FindStringSubmatchIndex(s); loc != nil {
+				return e.remap(loc, e.pmaps[i]), nil
+			}
+		}
+		return nil, nil
+	}
 	loc := e.re.FindStringSubmatchIndex(s)
 	if e.eol && loc != nil {
 		n := len(loc) - 2
@@ -92,7 +108,33 @@ func (e *re2) submatch(s string) ([]int, error) {
 		}
 		loc = loc[:n]
 	}
+	if e.gmap != nil && loc != nil {
+		loc = e.remap(loc, e.gmap)
+	}
 	return loc, nil
+}
+
+// remap turns the groups of a rewritten regex into Python's (see
+// pyTranslation.gmap).
+func (e *re2) remap(loc []int, gmap []int) []int {
+	out := make([]int, 2*len(e.pnames))
+	for i := range out {
+		out[i] = -1
+	}
+	out[0], out[1] = loc[0], loc[1]
+	for i := 1; 2*i < len(loc); i++ {
+		g := gmap[i]
+		if g < 0 {
+			if loc[2*i] >= 0 {
+				out[1] = loc[2*i] // a final $ took a newline
+			}
+			continue
+		}
+		if loc[2*i] >= 0 && out[2*g] < 0 {
+			out[2*g], out[2*g+1] = loc[2*i], loc[2*i+1]
+		}
+	}
+	return out
 }
 
 func (e *re2) match(s string) (bool, error) {
@@ -104,10 +146,21 @@ func (e *re2) match(s string) (bool, error) {
 			return e.tail.MatchString(s), nil
 		}
 	}
+	if e.parts != nil {
+		for _, re := range e.parts {
+			if re.MatchString(s) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 	return e.re.MatchString(s), nil
 }
 
 func (e *re2) names() []string {
+	if e.gmap != nil {
+		return e.pnames
+	}
 	n := e.re.SubexpNames()
 	if e.eol {
 		n = n[:len(n)-1]
@@ -296,7 +349,23 @@ func compileEngine(expr string, flags pyFlags, timeout time.Duration) (compiled,
 	if tr.re2 != "" {
 		re, err := regexp.Compile(tr.re2)
 		if err == nil {
-			e := &re2{re: re, eol: tr.eol, tail: contentTail(tr.re2, tr.eol)}
+			e := &re2{re: re, eol: tr.eol}
+			if tr.gmap != nil {
+				e.gmap, e.pnames = tr.gmap, tr.groups
+				for _, p := range tr.parts {
+					re, err := regexp.Compile(p)
+					if err != nil {
+						e.parts, e.pmaps = nil, nil
+						break
+					}
+					e.parts = append(e.parts, re)
+				}
+				if e.parts != nil {
+					e.pmaps = tr.pmaps
+				}
+			} else {
+				e.tail = contentTail(tr.re2, tr.eol)
+			}
 			if tr.re.hasWordB {
 				e.wordB = &lazyNet{tr: tr, to: timeout}
 			}
@@ -305,10 +374,16 @@ func compileEngine(expr string, flags pyFlags, timeout time.Duration) (compiled,
 		// RE2's own limits (repeat counts above 1000, program size) are
 		// no reason to refuse a regex Python accepts.
 		var se *syntax.Error
-		if !errors.As(err, &se) || (se.Code != syntax.ErrInvalidRepeatSize && se.Code != syntax.ErrLarge && se.Code != syntax.ErrNestingDepth) {
+		if tr.gmap != nil {
+			// A rewrite RE2 cannot take: the backtracking engine runs the
+			// regex, for the reason it had.
+			tr.re2, tr.eol, tr.gmap = "", false, nil
+		} else if !errors.As(err, &se) || (se.Code != syntax.ErrInvalidRepeatSize && se.Code != syntax.ErrLarge && se.Code != syntax.ErrNestingDepth) {
 			return compiled{}, tidySyntaxError(err)
 		}
-		tr.re.backtrack = "beyond RE2's limits (" + string(se.Code) + ")"
+		if se != nil && tr.re.backtrack == "" {
+			tr.re.backtrack = "beyond RE2's limits (" + string(se.Code) + ")"
+		}
 	}
 	var gate *regexp.Regexp
 	if tr.gate != "" {

@@ -176,7 +176,7 @@ func nullable(n *pyNode) bool {
 			}
 		}
 		return false
-	case pyGroup, pyAtomic:
+	case pyGroup, pyAtomic, pyRaw:
 		return nullable(n.subs[0])
 	case pyCond:
 		return len(n.subs) < 2 || nullable(n.subs[0]) || nullable(n.subs[1])
@@ -1077,6 +1077,15 @@ type pyTranslation struct {
 	net    string // regexp2 (.NET) syntax, always set
 	gate   string // for backtracking regexes: an RE2 regex matching a superset
 	groups []string
+	// gmap is set when re2 is a rewrite of a backtracking regex (see
+	// rewriteRE2) whose capture groups are all unnamed: the Python group
+	// of each RE2 group (gmap[0] = 0), several RE2 groups possibly sharing
+	// one Python group.
+	gmap []int
+	// parts, when set, are re2 split into regexes tried in order, each
+	// with its gmap (see splitAnchored).
+	parts []string
+	pmaps [][]int
 }
 
 // translatePython parses a Python regex and prints it for both engines.
@@ -1101,6 +1110,21 @@ func translatePython(src string, flags pyFlags) (*pyTranslation, error) {
 		pr.target = targetGate
 		pr.print(re.root)
 		t.gate = re2GlobalFlags(re.flags) + b.String()
+		if root, _ := rewriteRE2(re); root != nil {
+			b.Reset()
+			pr.target = targetRE2
+			pr.gmap = []int{0}
+			pr.print(root)
+			t.re2 = re2GlobalFlags(re.flags) + b.String()
+			t.gmap = pr.gmap
+			for _, v := range splitAnchored(root) {
+				b.Reset()
+				pr.gmap = []int{0}
+				pr.print(v)
+				t.parts = append(t.parts, re2GlobalFlags(re.flags)+b.String())
+				t.pmaps = append(t.pmaps, pr.gmap)
+			}
+		}
 	}
 	return t, nil
 }
@@ -1133,13 +1157,20 @@ type printer struct {
 	re     *pyRegex
 	b      *strings.Builder
 	target target
-	eol    bool // the RE2 regex ends in the extra group of a final $
+	eol    bool  // the RE2 regex ends in the extra group of a final $
+	gmap   []int // when set, RE2 groups are printed unnamed and their Python numbers recorded
 }
 
 func (pr *printer) print(n *pyNode) {
 	b := pr.b
 	switch n.kind {
 	case pyEmpty:
+	case pyRaw:
+		if pr.target == targetNet {
+			pr.print(n.subs[0])
+		} else {
+			b.WriteString(n.name)
+		}
 	case pyLit:
 		pr.literal(n.r)
 	case pyAny:
@@ -1161,7 +1192,12 @@ func (pr *printer) print(n *pyNode) {
 			// text. The newline is captured by an extra group, the last one,
 			// so that the match can be cut back to end before it.
 			b.WriteString(`(?:(\n)?\z)`)
-			pr.eol = true
+			if pr.gmap != nil {
+				// A rewrite may hold several: each is marked -1.
+				pr.gmap = append(pr.gmap, -1)
+			} else {
+				pr.eol = true
+			}
 		default:
 			// RE2's $ is only the end of the text. (?m:$) also holds before
 			// a newline, which is Python's $ as long as the only newline is
@@ -1200,6 +1236,9 @@ func (pr *printer) print(n *pyNode) {
 		switch {
 		case n.group > 0 && pr.target == targetNet:
 			b.WriteString(`(?<` + pr.netName(n.group) + `>`)
+		case n.group > 0 && pr.target == targetRE2 && pr.gmap != nil:
+			b.WriteByte('(')
+			pr.gmap = append(pr.gmap, n.group)
 		case n.group > 0 && pr.target == targetRE2:
 			if n.name != "" {
 				b.WriteString(`(?P<` + n.name + `>`)
