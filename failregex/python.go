@@ -1400,7 +1400,14 @@ func (pr *printer) hexRune(r rune) {
 func (pr *printer) classRune(r rune) {
 	b := pr.b
 	if r < utf8.RuneSelf {
-		if strings.IndexByte(`\]-^[`, byte(r)) >= 0 {
+		if r == '-' {
+			// NOTE: regexp2 misreads "\-" as the end of a range ("[ -\-]"
+			// is "range in reverse order" to it); a hex escape reads the
+			// same on both engines.
+			b.WriteString(`\x2d`)
+			return
+		}
+		if strings.IndexByte(`\]^[`, byte(r)) >= 0 {
 			b.WriteByte('\\')
 			b.WriteByte(byte(r))
 			return
