@@ -3,6 +3,7 @@ package ticket
 import (
 	"container/heap"
 	"context"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"math"
 	"net/netip"
 	"time"
@@ -58,7 +59,7 @@ func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 			}
 			continue
 		}
-		at := max(c.queue[0].endNanos+1, c.nextScan)
+		at := max(c.queue[0].EndNanos+1, c.nextScan)
 		if timerC != nil && armedAt == at {
 			continue
 		}
@@ -299,8 +300,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 		startSec: tk.last,
 		failures: tk.failures,
 		count:    k + 1,
-		seq:      c.seq,
-		idx:      -1,
+		Slot:     unbanq.Slot{Seq: c.seq, Index: -1},
 		banSec:   bt,
 	}
 	c.seq++
@@ -309,7 +309,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 	} else {
 		b.banTime = duration(bt)
 		b.end = b.start.Add(b.banTime)
-		b.endNanos = nanos(b.end)
+		b.EndNanos = nanos(b.end)
 		heap.Push(&c.queue, b)
 	}
 	if def != -1 {
@@ -348,10 +348,10 @@ func (c *Counter) prolong(b *ban, tk *ticket) engine.Event {
 	def := c.cfg.banSec
 	c.mu.Lock()
 	if def == -1 {
-		if b.idx >= 0 {
-			heap.Remove(&c.queue, b.idx)
+		if b.Index >= 0 {
+			heap.Remove(&c.queue, b.Index)
 		}
-		b.end, b.endNanos, b.banTime, b.banSec = time.Time{}, 0, engine.Permanent, -1
+		b.end, b.EndNanos, b.banTime, b.banSec = time.Time{}, 0, engine.Permanent, -1
 	} else {
 		// fail2ban sets the old ticket's ban time to ban_time plus how
 		// much later the new ticket is.
@@ -363,9 +363,9 @@ func (c *Counter) prolong(b *ban, tk *ticket) engine.Event {
 			b.end = b.start.Add(c.cfg.banTime)
 		}
 		b.banTime = b.end.Sub(b.start)
-		b.endNanos = nanos(b.end)
-		if b.idx >= 0 {
-			heap.Fix(&c.queue, b.idx)
+		b.EndNanos = nanos(b.end)
+		if b.Index >= 0 {
+			heap.Fix(&c.queue, b.Index)
 		} else {
 			heap.Push(&c.queue, b)
 		}
@@ -404,10 +404,10 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 	defer func() {
 		c.nextScan = math.MaxInt64
 		if len(c.queue) > 0 {
-			c.nextScan = c.queue[0].endNanos
+			c.nextScan = c.queue[0].EndNanos
 		}
 	}()
-	for len(c.queue) > 0 && c.queue[0].endNanos < nn {
+	for len(c.queue) > 0 && c.queue[0].EndNanos < nn {
 		b := heap.Pop(&c.queue).(*ban)
 		k := keyOf(b.host)
 		h := c.hosts[k]

@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"math"
 	"net/netip"
 	"time"
@@ -88,22 +89,20 @@ type hostState struct {
 
 // ban is one running ban.
 type ban struct {
-	host     netip.Addr
-	hostText string
-	fields   map[string]string // of the ticket that made the ban, handed to the unban too
-	start    time.Time
-	startSec float64
-	failures int
-	count    int32  // BanCount
-	seq      uint64 // ban order
-	idx      int    // index in unbanQueue; -1 when not queued
-	pos      int    // index in Counter.active
+	unbanq.Slot // end, ban order and place in the unban queue
+	host        netip.Addr
+	hostText    string
+	fields      map[string]string // of the ticket that made the ban, handed to the unban too
+	start       time.Time
+	startSec    float64
+	failures    int
+	count       int32 // BanCount
+	pos         int   // index in Counter.active
 
 	// Changed by a prolong, under Counter.mu.
-	end      time.Time // zero when permanent
-	endNanos int64
-	banTime  time.Duration // engine.Permanent when permanent
-	banSec   float64       // fail2ban's ban time in seconds; -1 when permanent
+	end     time.Time     // zero when permanent
+	banTime time.Duration // engine.Permanent when permanent
+	banSec  float64       // fail2ban's ban time in seconds; -1 when permanent
 }
 
 // eob is fail2ban's end of ban in float seconds; +Inf when permanent.
@@ -114,41 +113,8 @@ func (b *ban) eob() float64 {
 	return b.startSec + b.banSec
 }
 
-// unbanQueue is a min-heap (container/heap) of the bans that end, by End
-// and then ban order.
-type unbanQueue []*ban
-
-// Len, Less, Swap, Push and Pop implement heap.Interface.
-func (q unbanQueue) Len() int { return len(q) }
-
-func (q unbanQueue) Less(i, j int) bool {
-	if q[i].endNanos != q[j].endNanos {
-		return q[i].endNanos < q[j].endNanos
-	}
-	return q[i].seq < q[j].seq
-}
-
-func (q unbanQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].idx = i
-	q[j].idx = j
-}
-
-func (q *unbanQueue) Push(x any) {
-	b := x.(*ban)
-	b.idx = len(*q)
-	*q = append(*q, b)
-}
-
-func (q *unbanQueue) Pop() any {
-	old := *q
-	n := len(old)
-	b := old[n-1]
-	old[n-1] = nil
-	b.idx = -1
-	*q = old[:n-1]
-	return b
-}
+// QueueSlot implements unbanq.Item.
+func (b *ban) QueueSlot() *unbanq.Slot { return &b.Slot }
 
 // splitMix is the SplitMix64 generator: small, seedable, and easy to
 // reproduce outside Go (the differential test drives fail2ban's

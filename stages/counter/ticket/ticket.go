@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -181,7 +182,7 @@ type Counter struct {
 	// Run state: read and written by the Run goroutine only.
 	hosts      map[hostKey]hostState // hosts with a ticket, a ban or a ban history
 	peak       int                   // largest len(hosts) since the map was last rebuilt
-	queue      unbanQueue            // bans that end, earliest End first
+	queue      unbanq.Queue[*ban]    // bans that end, earliest End first
 	nextScan   int64                 // fail2ban's _nextUnbanTime, in clamped Unix nanoseconds
 	seq        uint64                // bans made so far; orders ties
 	now        time.Time             // latest event time seen
@@ -192,7 +193,7 @@ type Counter struct {
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. A *ban's end, endNanos, banTime
 	// and banSec change (prolong) under mu too; its other fields are fixed
-	// once made, except idx and pos, which Banned never reads.
+	// once made, except the queue index and pos, which Banned never reads.
 	mu     sync.Mutex
 	active []*ban // running bans, in no order; ban.pos is the index
 
@@ -472,7 +473,7 @@ func (c *Counter) Banned() []BanInfo {
 	out := make([]BanInfo, len(c.active))
 	seqs := make([]uint64, len(c.active))
 	for i, b := range c.active {
-		seqs[i] = b.seq
+		seqs[i] = b.Seq
 		out[i] = BanInfo{
 			Host:     b.host,
 			HostText: b.hostText,

@@ -3,6 +3,7 @@ package window
 import (
 	"container/heap"
 	"context"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"math"
 	"net/netip"
 	"time"
@@ -65,7 +66,7 @@ func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 			continue
 		}
 		next := c.queue[0]
-		if timerC != nil && armedAt == next.endNanos {
+		if timerC != nil && armedAt == next.EndNanos {
 			continue
 		}
 		wall := c.clock.Now()
@@ -82,7 +83,7 @@ func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 		} else {
 			timer.Reset(d)
 		}
-		timerC, armedAt = timer.C(), next.endNanos
+		timerC, armedAt = timer.C(), next.EndNanos
 	}
 }
 
@@ -239,13 +240,12 @@ func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, h
 		banTime:  d,
 		failures: m,
 		count:    h.count,
-		seq:      c.seq,
-		idx:      -1,
+		Slot:     unbanq.Slot{Seq: c.seq, Index: -1},
 	}
 	c.seq++
 	if d != engine.Permanent {
 		b.end = start.Add(d)
-		b.endNanos = nanos(b.end)
+		b.EndNanos = nanos(b.end)
 		heap.Push(&c.queue, b)
 	}
 	h.ban = b
@@ -287,7 +287,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 		return nil
 	}
 	nn := nanos(now)
-	for len(c.queue) > 0 && c.queue[0].endNanos < nn {
+	for len(c.queue) > 0 && c.queue[0].EndNanos < nn {
 		b := heap.Pop(&c.queue).(*ban)
 		k := keyOf(b.host)
 		h := c.hosts[k]

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"net/netip"
 	"time"
 
@@ -105,53 +106,20 @@ func (h *hostState) resize(buf []entry) {
 	h.buf, h.head = buf, 0
 }
 
-// ban is one running ban. All fields but idx are fixed once the ban is made.
+// ban is one running ban. All fields but its queue index are fixed once
+// the ban is made.
 type ban struct {
-	host     netip.Addr
-	hostText string
-	fields   map[string]string // captures of the last failure, handed to the unban too
-	start    time.Time
-	end      time.Time // zero when permanent
-	endNanos int64
-	banTime  time.Duration
-	failures int
-	count    int32  // BanCount
-	seq      uint64 // ban order
-	idx      int    // index in unbanQueue; -1 when not queued
-	pos      int    // index in Counter.active
+	unbanq.Slot // end, ban order and place in the unban queue
+	host        netip.Addr
+	hostText    string
+	fields      map[string]string // captures of the last failure, handed to the unban too
+	start       time.Time
+	end         time.Time // zero when permanent
+	banTime     time.Duration
+	failures    int
+	count       int32 // BanCount
+	pos         int   // index in Counter.active
 }
 
-// unbanQueue is a min-heap (container/heap) of the bans that end, by End
-// and then ban order.
-type unbanQueue []*ban
-
-func (q unbanQueue) Len() int { return len(q) }
-
-func (q unbanQueue) Less(i, j int) bool {
-	if q[i].endNanos != q[j].endNanos {
-		return q[i].endNanos < q[j].endNanos
-	}
-	return q[i].seq < q[j].seq
-}
-
-func (q unbanQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].idx = i
-	q[j].idx = j
-}
-
-func (q *unbanQueue) Push(x any) {
-	b := x.(*ban)
-	b.idx = len(*q)
-	*q = append(*q, b)
-}
-
-func (q *unbanQueue) Pop() any {
-	old := *q
-	n := len(old)
-	b := old[n-1]
-	old[n-1] = nil
-	b.idx = -1
-	*q = old[:n-1]
-	return b
-}
+// QueueSlot implements unbanq.Item.
+func (b *ban) QueueSlot() *unbanq.Slot { return &b.Slot }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"log/slog"
 	"math"
 	"slices"
@@ -112,7 +113,7 @@ type Counter struct {
 	// Run state: read and written by the Run goroutine only.
 	hosts      map[hostKey]hostState // every host with kept failures, a ban or ban history
 	peak       int                   // largest len(hosts) since the map was last rebuilt
-	queue      unbanQueue            // bans that end, earliest End first
+	queue      unbanq.Queue[*ban]    // bans that end, earliest End first
 	seq        uint64                // bans made so far; orders ties
 	now        time.Time             // latest event time seen
 	lastSweep  time.Time             // event time of the last purge of expired windows
@@ -121,7 +122,7 @@ type Counter struct {
 
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. The *ban values are immutable once
-	// made except for idx and pos, which Banned never reads.
+	// made except for the queue index and pos, which Banned never reads.
 	mu     sync.Mutex
 	active []*ban // running bans, in no order; ban.pos is the index
 
@@ -269,7 +270,7 @@ func (c *Counter) Banned() []BanInfo {
 	c.mu.Lock()
 	bs := slices.Clone(c.active)
 	c.mu.Unlock()
-	slices.SortFunc(bs, func(x, y *ban) int { return cmp.Compare(x.seq, y.seq) })
+	slices.SortFunc(bs, func(x, y *ban) int { return cmp.Compare(x.Seq, y.Seq) })
 	out := make([]BanInfo, len(bs))
 	for i, b := range bs {
 		out[i] = BanInfo{

@@ -1,0 +1,58 @@
+// Package unbanq is the queue of running bans ordered by their end, which
+// every counter keeps to unban on time: a min-heap (container/heap), never
+// a goroutine or timer per ban.
+package unbanq
+
+// Slot is what a queued ban carries for its queue.
+type Slot struct {
+	EndNanos int64  // when the ban ends, Unix nanoseconds
+	Seq      uint64 // ban order: earlier bans first on equal ends
+	Index    int    // index in the queue; -1 when not queued
+}
+
+// Item is a ban that can be queued.
+type Item interface {
+	QueueSlot() *Slot
+}
+
+// Queue is a min-heap of bans by end, then ban order. Use it through
+// container/heap.
+type Queue[T Item] []T
+
+// Len implements heap.Interface.
+func (q Queue[T]) Len() int { return len(q) }
+
+// Less implements heap.Interface.
+func (q Queue[T]) Less(i, j int) bool {
+	a, b := q[i].QueueSlot(), q[j].QueueSlot()
+	if a.EndNanos != b.EndNanos {
+		return a.EndNanos < b.EndNanos
+	}
+	return a.Seq < b.Seq
+}
+
+// Swap implements heap.Interface.
+func (q Queue[T]) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].QueueSlot().Index = i
+	q[j].QueueSlot().Index = j
+}
+
+// Push implements heap.Interface.
+func (q *Queue[T]) Push(x any) {
+	b := x.(T)
+	b.QueueSlot().Index = len(*q)
+	*q = append(*q, b)
+}
+
+// Pop implements heap.Interface.
+func (q *Queue[T]) Pop() any {
+	old := *q
+	n := len(old)
+	b := old[n-1]
+	var zero T
+	old[n-1] = zero
+	b.QueueSlot().Index = -1
+	*q = old[:n-1]
+	return b
+}
