@@ -319,8 +319,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 	}
 	h.ban = b
 	c.mu.Lock()
-	b.pos = len(c.active)
-	c.active = append(c.active, b)
+	c.active.Add(b)
 	c.mu.Unlock()
 	c.stats.bans.Add(1)
 	return engine.Event{
@@ -418,11 +417,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 			c.hosts[k] = h
 		}
 		c.mu.Lock()
-		last := len(c.active) - 1
-		c.active[b.pos] = c.active[last]
-		c.active[b.pos].pos = b.pos
-		c.active[last] = nil
-		c.active = c.active[:last]
+		c.active.Remove(b)
 		c.mu.Unlock()
 		c.stats.unbans.Add(1)
 		err := c.send(ctx, out, engine.Event{

@@ -89,7 +89,7 @@ type hostState struct {
 
 // ban is one running ban.
 type ban struct {
-	unbanq.Slot // end, ban order and place in the unban queue
+	unbanq.Slot // end, ban order, place in the unban queue and in Counter.active
 	host        netip.Addr
 	hostText    string
 	fields      map[string]string // of the ticket that made the ban, handed to the unban too
@@ -97,7 +97,6 @@ type ban struct {
 	startSec    float64
 	failures    int
 	count       int32 // BanCount
-	pos         int   // index in Counter.active
 
 	// Changed by a prolong, under Counter.mu.
 	end     time.Time     // zero when permanent

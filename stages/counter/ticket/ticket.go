@@ -193,9 +193,9 @@ type Counter struct {
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. A *ban's end, endNanos, banTime
 	// and banSec change (prolong) under mu too; its other fields are fixed
-	// once made, except the queue index and pos, which Banned never reads.
+	// once made, except their queue slot, which Banned never reads.
 	mu     sync.Mutex
-	active []*ban // running bans, in no order; ban.pos is the index
+	active unbanq.Active[*ban] // running bans, in no order
 
 	stats struct {
 		failures, ignored, bans, unbans, prolongs atomic.Int64

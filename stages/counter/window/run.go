@@ -252,8 +252,7 @@ func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, h
 	c.hosts[k] = *h
 	c.peak = max(c.peak, len(c.hosts))
 	c.mu.Lock()
-	b.pos = len(c.active)
-	c.active = append(c.active, b)
+	c.active.Add(b)
 	c.mu.Unlock()
 	c.stats.bans.Add(1)
 
@@ -294,11 +293,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 		h.ban = nil
 		c.hosts[k] = h // the ban count stays: escalation reads it
 		c.mu.Lock()
-		last := len(c.active) - 1
-		c.active[b.pos] = c.active[last]
-		c.active[b.pos].pos = b.pos
-		c.active[last] = nil
-		c.active = c.active[:last]
+		c.active.Remove(b)
 		c.mu.Unlock()
 		c.stats.unbans.Add(1)
 		err := c.send(ctx, out, engine.Event{

@@ -109,7 +109,7 @@ func (h *hostState) resize(buf []entry) {
 // ban is one running ban. All fields but its queue index are fixed once
 // the ban is made.
 type ban struct {
-	unbanq.Slot // end, ban order and place in the unban queue
+	unbanq.Slot // end, ban order, place in the unban queue and in Counter.active
 	host        netip.Addr
 	hostText    string
 	fields      map[string]string // captures of the last failure, handed to the unban too
@@ -118,7 +118,6 @@ type ban struct {
 	banTime     time.Duration
 	failures    int
 	count       int32 // BanCount
-	pos         int   // index in Counter.active
 }
 
 // QueueSlot implements unbanq.Item.

@@ -122,9 +122,9 @@ type Counter struct {
 
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. The *ban values are immutable once
-	// made except for the queue index and pos, which Banned never reads.
+	// made except for their queue slot, which Banned never reads.
 	mu     sync.Mutex
-	active []*ban // running bans, in no order; ban.pos is the index
+	active unbanq.Active[*ban] // running bans, in no order
 
 	stats struct {
 		failures, ignored, whileBanned, bans, unbans atomic.Int64

@@ -1,6 +1,6 @@
-// Package unbanq is the queue of running bans ordered by their end, which
-// every counter keeps to unban on time: a min-heap (container/heap), never
-// a goroutine or timer per ban.
+// Package unbanq holds what every counter keeps of its running bans: the
+// queue ordered by their end, to unban on time (a min-heap, never a
+// goroutine or timer per ban), and the unordered set that status reads.
 package unbanq
 
 // Slot is what a queued ban carries for its queue.
@@ -8,6 +8,7 @@ type Slot struct {
 	EndNanos int64  // when the ban ends, Unix nanoseconds
 	Seq      uint64 // ban order: earlier bans first on equal ends
 	Index    int    // index in the queue; -1 when not queued
+	Pos      int    // index in the Active set
 }
 
 // Item is a ban that can be queued.
@@ -55,4 +56,25 @@ func (q *Queue[T]) Pop() any {
 	b.QueueSlot().Index = -1
 	*q = old[:n-1]
 	return b
+}
+
+// Active is the set of running bans in no order, with O(1) add and remove;
+// each ban's Slot.Pos is its index. It does no locking of its own.
+type Active[T Item] []T
+
+// Add puts b in the set.
+func (a *Active[T]) Add(b T) {
+	b.QueueSlot().Pos = len(*a)
+	*a = append(*a, b)
+}
+
+// Remove takes b out of the set, moving the last ban into its place.
+func (a *Active[T]) Remove(b T) {
+	s := *a
+	i, last := b.QueueSlot().Pos, len(s)-1
+	s[i] = s[last]
+	s[i].QueueSlot().Pos = i
+	var zero T
+	s[last] = zero
+	*a = s[:last]
 }

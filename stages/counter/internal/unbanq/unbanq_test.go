@@ -37,3 +37,22 @@ func TestQueueOrder(t *testing.T) {
 		t.Fatalf("order = %s, want acdb", got)
 	}
 }
+
+func TestActiveAddRemove(t *testing.T) {
+	var a Active[*ban]
+	bs := []*ban{{name: "a"}, {name: "b"}, {name: "c"}, {name: "d"}}
+	for _, b := range bs {
+		a.Add(b)
+	}
+	a.Remove(bs[1]) // d moves into b's place
+	a.Remove(bs[3])
+	a.Remove(bs[0])
+	if len(a) != 1 || a[0] != bs[2] || bs[2].Pos != 0 {
+		t.Fatalf("active = %v, c.Pos = %d", a, bs[2].Pos)
+	}
+	for i, b := range a {
+		if b.Pos != i {
+			t.Fatalf("%s.Pos = %d, want %d", b.name, b.Pos, i)
+		}
+	}
+}
