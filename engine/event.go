@@ -69,6 +69,10 @@ type Line struct {
 	Origin string    // where the line came from: a file path, "-" for stdin, "journal"
 	No     int64     // physical line number within Origin, counting from 1
 	Read   time.Time // when the source read it; zero in replay
+	// Recount marks a line before the source's saved position, read again
+	// on start to rebuild failure windows (see Options.Rewind): counters
+	// count it, statistics do not count it as a new line.
+	Recount bool
 }
 
 // Failure is one failure of one host, found by a matcher.

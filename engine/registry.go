@@ -34,6 +34,14 @@ type Options struct {
 	// Now is the reference "now" for timestamps without a year or date: the
 	// wall clock in run, the moment of the replay (or --now) in replay.
 	Now func() time.Time
+	// Store keeps bans and source positions across restarts; nil in replay
+	// and validate, where stages keep nothing.
+	Store Store
+	// Rewind is how far back a source re-reads on start, before its saved
+	// position, so that counters rebuild the failure windows a restart
+	// lost (the longest find_time of the pipeline's counters). Lines read
+	// again are marked Line.Recount.
+	Rewind time.Duration
 }
 
 // Registration describes one stage type, e.g. matcher "regex".
