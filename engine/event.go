@@ -73,6 +73,9 @@ type Line struct {
 	// on start to rebuild failure windows (see Options.Rewind): counters
 	// count it, statistics do not count it as a new line.
 	Recount bool
+	// Time is the line's time when the source knows it (the journal's own
+	// timestamp); zero when the matcher finds it in Text.
+	Time time.Time
 }
 
 // Failure is one failure of one host, found by a matcher.
