@@ -62,6 +62,9 @@ type BuildOptions struct {
 	// Now is the reference "now" for dates without a year; nil means the
 	// wall clock.
 	Now func() time.Time
+	// Store and Rewind are handed to every node (see Options).
+	Store  Store
+	Rewind time.Duration
 }
 
 // Graph is a compiled pipeline, ready to run.
@@ -183,6 +186,8 @@ func Compile(spec Spec, reg *Registry, opts BuildOptions) (*Graph, []*NodeError)
 			StateDir: opts.StateDir,
 			Replay:   opts.Replay,
 			Now:      opts.Now,
+			Store:    opts.Store,
+			Rewind:   opts.Rewind,
 		}, n.spec.Args)
 		if err != nil {
 			fail(SeverityError, n.spec.ID(), -1, "Invalid "+n.spec.Kind, err)

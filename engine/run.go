@@ -181,6 +181,19 @@ func (g *Graph) Stage(id string) (Stage, bool) {
 	return n.stage, true
 }
 
+// Inputs returns the IDs of the nodes that id reads, in declaration order.
+func (g *Graph) Inputs(id string) []string {
+	n, ok := g.byID[id]
+	if !ok {
+		return nil
+	}
+	ids := make([]string, len(n.upstream))
+	for i, u := range n.upstream {
+		ids[i] = u.spec.ID()
+	}
+	return ids
+}
+
 // Stats sums the counts of every stage that implements Stats.
 func (g *Graph) Stats() map[string]int64 {
 	sum := map[string]int64{}

@@ -83,3 +83,15 @@ type JailStatus struct {
 	TotalBanned     int64 // bans made since start (restored ones excluded)
 	Banned          []BanInfo
 }
+
+// Windowed is implemented by counters: the span of log time they look back
+// over. The daemon re-reads the longest of them on start (Options.Rewind).
+type Windowed interface {
+	FindTime() time.Duration
+}
+
+// FileLister is implemented by sources that can name what they read, for
+// status reports (fail2ban-client's "File list").
+type FileLister interface {
+	Files() []string
+}

@@ -17,6 +17,9 @@ const (
 	Text Format = "text"
 	// JSON writes one JSON object per line (see FormatJSON).
 	JSON Format = "json"
+	// Fail2ban writes fail2ban's own log lines (see AppendFail2ban), so
+	// fail2ban's recidive filter and existing log watchers keep working.
+	Fail2ban Format = "fail2ban"
 )
 
 // Text column widths: values shorter than these are padded with blanks so
@@ -233,4 +236,41 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// AppendFail2ban appends the line fail2ban's actions logger writes for ev,
+// with the process id pid, e.g.
+//
+//	2026-01-02 03:04:05,000 fail2ban.actions        [1234]: NOTICE  [sshd] Ban 203.0.113.7
+//
+// byte for byte in fail2ban's layout (`%(asctime)s %(name)-24s[%(process)d]:
+// %(levelname)-7s %(message)s`), which its recidive filter parses. The time
+// is the event's, in the local zone. A restored ban is "Restore Ban", an
+// unban "Unban", a prolong "Prolong".
+func AppendFail2ban(dst []byte, ev engine.Event, pid int) []byte {
+	a := ev.Action
+	if a == nil {
+		return dst
+	}
+	t := sinkfmt.EventTime(ev).Local()
+	dst = t.AppendFormat(dst, "2006-01-02 15:04:05")
+	dst = append(dst, ',')
+	ms := t.Nanosecond() / 1e6
+	dst = append(dst, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	dst = append(dst, " fail2ban.actions        ["...)
+	dst = strconv.AppendInt(dst, int64(pid), 10)
+	dst = append(dst, "]: NOTICE  ["...)
+	dst = append(dst, a.Jail...)
+	dst = append(dst, "] "...)
+	switch {
+	case a.Type == engine.Ban && a.Restored:
+		dst = append(dst, "Restore Ban "...)
+	case a.Type == engine.Ban:
+		dst = append(dst, "Ban "...)
+	case a.Type == engine.Unban:
+		dst = append(dst, "Unban "...)
+	default:
+		dst = append(dst, "Prolong "...)
+	}
+	return append(dst, sinkfmt.Host(a)...)
 }

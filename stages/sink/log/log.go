@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
@@ -30,7 +31,8 @@ type Arguments struct {
 	// Path is the file the lines are appended to; "" or "-" is the
 	// process's standard output.
 	Path string `hcl:"path,optional"`
-	// Format is "text" (the default) or "json".
+	// Format is "text" (the default), "json" or "fail2ban" (fail2ban's
+	// own log lines, for its recidive filter and log watchers).
 	Format Format `hcl:"format,optional"`
 }
 
@@ -117,8 +119,10 @@ func parseFormat(f Format) (Format, error) {
 		return Text, nil
 	case JSON:
 		return JSON, nil
+	case Fail2ban:
+		return Fail2ban, nil
 	}
-	return "", fmt.Errorf("unknown format %q; use %q or %q", string(f), string(Text), string(JSON))
+	return "", fmt.Errorf("unknown format %q; use %q, %q or %q", string(f), string(Text), string(JSON), string(Fail2ban))
 }
 
 // Run implements engine.Stage. It opens the file (or takes standard
@@ -170,9 +174,12 @@ func (s *Sink) Stats() map[string]int64 {
 
 // appendLine appends ev's line in the sink's format and a newline.
 func (s *Sink) appendLine(dst []byte, ev engine.Event) []byte {
-	if s.format == JSON {
+	switch s.format {
+	case JSON:
 		dst = AppendJSON(dst, ev)
-	} else {
+	case Fail2ban:
+		dst = AppendFail2ban(dst, ev, os.Getpid())
+	default:
 		dst = AppendText(dst, ev)
 	}
 	return append(dst, '\n')
@@ -187,16 +194,66 @@ func (s *Sink) open() (io.Writer, func() error, error) {
 	if s.path == "" {
 		return os.Stdout, noClose, nil
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+	f, err := openFile(s.path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open log: %w", err)
+		return nil, nil, err
 	}
-	return f, func() error {
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("close log: %w", err)
-		}
-		return nil
-	}, nil
+	return f, f.Close, nil
+}
+
+// reopenEvery is how often a log file's path is checked for rotation.
+const reopenEvery = time.Second
+
+// file is a log file that follows its path: when logrotate (or anyone)
+// moves or deletes it, the next write after a check goes to a new file at
+// the path, so no signal is needed.
+type file struct {
+	path    string
+	f       *os.File
+	checked time.Time
+}
+
+func openFile(path string) (*file, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return &file{path: path, f: f, checked: time.Now()}, nil
+}
+
+// Write implements io.Writer; at most once per reopenEvery it first checks
+// whether the path still names the open file and reopens it if not.
+func (l *file) Write(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(l.checked) >= reopenEvery {
+		l.checked = now
+		l.reopenIfMoved()
+	}
+	return l.f.Write(p)
+}
+
+func (l *file) reopenIfMoved() {
+	cur, err := l.f.Stat()
+	if err != nil {
+		return
+	}
+	at, err := os.Stat(l.path)
+	if err == nil && os.SameFile(cur, at) {
+		return
+	}
+	nf, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+	if err != nil {
+		return // keep writing to the old file rather than lose lines
+	}
+	l.f.Close()
+	l.f = nf
+}
+
+// Close closes the file.
+func (l *file) Close() error {
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("close log: %w", err)
+	}
+	return nil
 }
 
 // lineWriter buffers whole lines and survives write errors: after a failed

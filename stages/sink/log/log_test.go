@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,7 +195,7 @@ func TestNewErrors(t *testing.T) {
 		wantAttr string
 		wantMsg  string
 	}{
-		{name: "format", args: Arguments{Format: "yaml"}, wantAttr: "format", wantMsg: `unknown format "yaml"; use "text" or "json"`},
+		{name: "format", args: Arguments{Format: "yaml"}, wantAttr: "format", wantMsg: `unknown format "yaml"; use "text", "json" or "fail2ban"`},
 		{name: "NUL in path", args: Arguments{Path: "a\x00b"}, wantAttr: "path", wantMsg: "NUL"},
 	}
 	for _, tt := range tests {
@@ -252,5 +253,73 @@ func TestRegisterHCL(t *testing.T) {
 	}
 	if _, err := reg.Build(engine.Options{}, &Arguments{Format: "xml"}); err == nil {
 		t.Error("Build(format xml): want error")
+	}
+}
+
+func TestFail2banFormat(t *testing.T) {
+	loc := time.Local
+	time.Local = time.UTC
+	defer func() { time.Local = loc }()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123_000_000, time.UTC)
+	host := netip.MustParseAddr("203.0.113.7")
+	cases := []struct {
+		a    engine.Action
+		want string
+	}{
+		{engine.Action{Type: engine.Ban, Jail: "sshd", Host: host, Start: at}, "2026-01-02 03:04:05,123 fail2ban.actions        [42]: NOTICE  [sshd] Ban 203.0.113.7"},
+		{engine.Action{Type: engine.Ban, Jail: "sshd", Host: host, Start: at, Restored: true}, "2026-01-02 03:04:05,123 fail2ban.actions        [42]: NOTICE  [sshd] Restore Ban 203.0.113.7"},
+		{engine.Action{Type: engine.Unban, Jail: "web", Host: host, Start: at}, "2026-01-02 03:04:05,123 fail2ban.actions        [42]: NOTICE  [web] Unban 203.0.113.7"},
+	}
+	for _, c := range cases {
+		got := string(AppendFail2ban(nil, engine.Event{Kind: engine.KindAction, Time: at, Action: &c.a}, 42))
+		if got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
+		}
+	}
+}
+
+func TestLogFileFollowsRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bans.log")
+	s, err := New(engine.Options{}, &Arguments{Path: path, Format: Fail2ban})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make(chan engine.Event)
+	done := make(chan error)
+	go func() { done <- s.Run(context.Background(), in, nil) }()
+	ban := func(ip string) {
+		a := &engine.Action{Type: engine.Ban, Jail: "sshd", Host: netip.MustParseAddr(ip), Start: time.Now()}
+		in <- engine.Event{Kind: engine.KindAction, Time: a.Start, Action: a}
+	}
+	ban("192.0.2.1")
+	waitFor(t, func() bool { b, _ := os.ReadFile(path); return strings.Contains(string(b), "192.0.2.1") })
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(reopenEvery + 50*time.Millisecond)
+	ban("192.0.2.2")
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	if !strings.Contains(string(old), "Ban 192.0.2.1") || strings.Contains(string(old), "192.0.2.2") {
+		t.Errorf("rotated file: %q", old)
+	}
+	if !strings.Contains(string(cur), "NOTICE  [sshd] Ban 192.0.2.2") {
+		t.Errorf("new file: %q", cur)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
