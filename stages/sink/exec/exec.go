@@ -30,7 +30,17 @@ const (
 	attrStop       = "stop"
 	attrTimeout    = "timeout"
 	attrEnv        = "env"
+	attrRetryFor   = "retry_for"
 	defaultTimeout = "30s"
+	// defaultRetryFor is how long a failed action is retried by default.
+	defaultRetryFor = "1h"
+)
+
+// Backoff of retries of a failed action: the first after retryFirst, each
+// next one twice as late, at most retryMax apart.
+const (
+	retryFirst = time.Second
+	retryMax   = time.Minute
 )
 
 const (
@@ -63,6 +73,11 @@ type Arguments struct {
 	// f2b's own environment. Values are literal: placeholders are not
 	// expanded here.
 	Env map[string]string `hcl:"env,optional"`
+	// RetryFor is how long a ban, unban or prolong whose command failed or
+	// timed out is retried, with backoff from 1 s to 1 min ("1h" by
+	// default; "0s" never retries). A later action for the same host and
+	// jail replaces a pending retry, and a ban is not retried past its end.
+	RetryFor string `hcl:"retry_for,optional"`
 }
 
 // Register adds sink "exec" to r.
@@ -73,7 +88,7 @@ func Register(r *engine.Registry) {
 		In:      engine.KindAction,
 		Out:     engine.KindNone,
 		Summary: "runs a command (argv, no shell) per ban, unban and prolong",
-		NewArgs: func() any { return &Arguments{Timeout: defaultTimeout} },
+		NewArgs: func() any { return &Arguments{Timeout: defaultTimeout, RetryFor: defaultRetryFor} },
 		Build: func(opts engine.Options, args any) (engine.Stage, error) {
 			a, ok := args.(*Arguments)
 			if !ok {
@@ -98,12 +113,15 @@ type command struct {
 type Sink struct {
 	start, stop, ban, unban, prolong *command
 
-	timeout time.Duration
-	env     []string // extra "KEY=value" entries, sorted by key
-	logger  *slog.Logger
+	timeout  time.Duration
+	retryFor time.Duration
+	env      []string // extra "KEY=value" entries, sorted by key
+	logger   *slog.Logger
 
 	commands atomic.Int64
 	failed   atomic.Int64
+	retried  atomic.Int64
+	gaveUp   atomic.Int64
 }
 
 var _ engine.Stage = (*Sink)(nil)
@@ -147,6 +165,19 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 	}
 	s.timeout = d
 
+	retryFor := args.RetryFor
+	if retryFor == "" {
+		retryFor = defaultRetryFor
+	}
+	rd, err := confval.ParseDuration(retryFor, false)
+	switch {
+	case err != nil:
+		errs = append(errs, confval.AttrErr(attrRetryFor, err))
+	case rd == confval.Permanent:
+		errs = append(errs, confval.AttrErr(attrRetryFor, errors.New("retries must end: give a finite duration, e.g. \"1h\"")))
+	}
+	s.retryFor = rd
+
 	for _, k := range slices.Sorted(maps.Keys(args.Env)) {
 		v := args.Env[k]
 		switch {
@@ -183,6 +214,20 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 	if s.stop != nil {
 		defer s.run(context.WithoutCancel(ctx), s.stop, nil)
 	}
+	var (
+		retries retryQueue
+		timer   *time.Timer
+		timerC  <-chan time.Time
+		armedAt time.Time
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		if n := retries.len(); n > 0 {
+			s.logger.Warn("stopping with failed actions not yet applied", "pending", n)
+		}
+	}()
 	for {
 		if ctx.Err() != nil {
 			return fmt.Errorf("stopped before its input ended: %w", context.Cause(ctx))
@@ -193,10 +238,44 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 				return nil
 			}
 			if c := s.commandFor(ev); c != nil {
-				s.run(ctx, c, &ev)
+				retries.drop(ev.Action) // a newer action for the host wins
+				if !s.run(ctx, c, &ev) && s.retryFor > 0 && ctx.Err() == nil {
+					retries.add(c, ev, time.Now(), s.retryFor)
+				}
 			}
+		case <-timerC:
+			timerC = nil
+			s.retryDue(ctx, &retries, time.Now())
 		case <-ctx.Done():
 		}
+		// Keep one timer for the earliest pending retry.
+		if next, ok := retries.next(); ok && (timerC == nil || !next.Equal(armedAt)) {
+			d := max(time.Until(next), 0)
+			if timer == nil {
+				timer = time.NewTimer(d)
+			} else {
+				timer.Reset(d)
+			}
+			timerC, armedAt = timer.C, next
+		}
+	}
+}
+
+// retryDue runs the retries that are due at now.
+func (s *Sink) retryDue(ctx context.Context, q *retryQueue, now time.Time) {
+	for _, r := range q.due(now) {
+		if r.expired(now) {
+			s.gaveUp.Add(1)
+			s.logger.Error("giving up on a failed action", s.attrs(r.cmd, &r.ev, nil)...)
+			continue
+		}
+		s.retried.Add(1)
+		if s.run(ctx, r.cmd, &r.ev) {
+			s.logger.Info("failed action applied on retry", append(s.attrs(r.cmd, &r.ev, nil), "attempts", r.attempts+1)...)
+			continue
+		}
+		r.backoff(now)
+		q.put(r)
 	}
 }
 
@@ -206,6 +285,8 @@ func (s *Sink) Stats() map[string]int64 {
 	return map[string]int64{
 		"commands":         s.commands.Load(),
 		"command_failures": s.failed.Load(),
+		"command_retries":  s.retried.Load(),
+		"command_gave_up":  s.gaveUp.Load(),
 	}
 }
 
@@ -225,8 +306,9 @@ func (s *Sink) commandFor(ev engine.Event) *command {
 	return nil
 }
 
-// run runs c for ev (nil for start and stop) and reports a failure.
-func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) {
+// run runs c for ev (nil for start and stop), reports a failure, and
+// tells whether the command succeeded.
+func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) bool {
 	var args []string
 	if ev != nil {
 		args = c.argv.expand(ev)
@@ -255,7 +337,7 @@ func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) {
 		if s.logger.Enabled(ctx, slog.LevelDebug) {
 			s.logger.Debug("command ran", s.attrs(c, ev, args)...)
 		}
-		return
+		return true
 	}
 	s.failed.Add(1)
 
@@ -279,11 +361,15 @@ func (s *Sink) run(ctx context.Context, c *command, ev *engine.Event) {
 		attrs = append(attrs, "stdout", line)
 	}
 	s.logger.Warn("command failed", attrs...)
+	return false
 }
 
 // attrs are the log attributes that name a command run.
 func (s *Sink) attrs(c *command, ev *engine.Event, args []string) []any {
-	attrs := []any{"hook", c.hook, "command", displayArgv(args)}
+	attrs := []any{"hook", c.hook}
+	if args != nil {
+		attrs = append(attrs, "command", displayArgv(args))
+	}
 	if ev != nil && ev.Action != nil {
 		attrs = append(attrs, "jail", ev.Action.Jail, "host", sinkfmt.Host(ev.Action))
 	}

@@ -578,3 +578,71 @@ env     = { LC_ALL = "C" }
 		t.Error("Build with {ipp}: want error")
 	}
 }
+
+// TestFailedBanRetried: a ban whose command fails is retried with backoff
+// and applied once the command works again; the sink keeps serving other
+// actions meanwhile.
+func TestFailedBanRetried(t *testing.T) {
+	t.Parallel()
+	needSh(t)
+	dir := t.TempDir()
+	script := `n=$(cat "$0/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0/count"; [ $n -ge 3 ] || exit 1; echo "$1" >> "$0/applied"`
+	s, logs := newSink(t, Arguments{
+		Ban:   []string{"/bin/sh", "-c", script, dir, "{ip}"},
+		Unban: []string{"/bin/sh", "-c", `echo "$1" >> "$0/unbanned"`, dir, "{ip}"},
+	})
+	in := make(chan engine.Event, 4)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(t.Context(), in, nil) }()
+	in <- banEvent("192.0.2.1", engine.Action{End: time.Now().Add(time.Hour)})
+	in <- banEvent("192.0.2.9", engine.Action{Type: engine.Unban})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "applied"))
+		if strings.TrimSpace(string(b)) == "192.0.2.1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ban never applied; logs:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "unbanned")); strings.TrimSpace(string(b)) != "192.0.2.9" {
+		t.Errorf("the unban behind the failing ban did not run: %q", b)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st["command_retries"] != 2 || st["command_failures"] != 2 {
+		t.Errorf("stats = %v, want 2 retries after 2 failures", st)
+	}
+	if !strings.Contains(logs.String(), "failed action applied on retry") {
+		t.Errorf("logs:\n%s", logs)
+	}
+}
+
+// TestRetryReplacedByNewerAction: an unban of the host drops the pending
+// retry of its failed ban.
+func TestRetryReplacedByNewerAction(t *testing.T) {
+	t.Parallel()
+	needSh(t)
+	dir := t.TempDir()
+	s, _ := newSink(t, Arguments{
+		Ban:   []string{"/bin/sh", "-c", `echo x >> "$0/tries"; exit 1`, dir},
+		Unban: []string{"/bin/sh", "-c", "exit 0"},
+	})
+	in := make(chan engine.Event, 4)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(t.Context(), in, nil) }()
+	in <- banEvent("192.0.2.1", engine.Action{End: time.Now().Add(time.Hour)})
+	in <- banEvent("192.0.2.1", engine.Action{Type: engine.Unban})
+	time.Sleep(1500 * time.Millisecond) // past the first retry's time
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "tries")); strings.Count(string(b), "x") != 1 {
+		t.Errorf("ban tried %d times after its unban, want 1", strings.Count(string(b), "x"))
+	}
+}
