@@ -10,8 +10,13 @@ package control
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
+
+// DefaultSocket is where the daemon listens and the client commands call
+// unless --socket says otherwise.
+const DefaultSocket = "/run/f2b/f2b.sock"
 
 // The commands the daemon answers.
 const (
@@ -23,6 +28,10 @@ const (
 	CmdReload = "reload" // no args → ReloadResult
 	CmdStop   = "stop"   // no args; result "stopping"
 )
+
+// KnownCommands are the commands the server passes to its Handler; any
+// other is answered with an error naming these.
+var KnownCommands = []string{CmdPing, CmdStatus, CmdBanned, CmdBan, CmdUnban, CmdReload, CmdStop}
 
 // Request is one command to the daemon.
 type Request struct {
@@ -37,6 +46,17 @@ type Response struct {
 	OK     bool            `json:"ok"`
 	Error  string          `json:"error,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// Decode unmarshals the Result of an OK response into v.
+func (r Response) Decode(v any) error {
+	if !r.OK {
+		return fmt.Errorf("decoding a failed response: %s", r.Error)
+	}
+	if err := json.Unmarshal(r.Result, v); err != nil {
+		return fmt.Errorf("decoding the daemon's answer: %w", err)
+	}
+	return nil
 }
 
 // Overview answers status without a jail.

@@ -21,7 +21,8 @@ type Store interface {
 	// Record applies actions to the stored records in one transaction and
 	// returns once it is durable (synced to disk): a Ban or Prolong writes
 	// the host's record (Ended false), an Unban marks it ended at the
-	// action's Start and keeps it as history. A counter calls Record
+	// action's End (when the ban is lifted; the store's clock for a lifted
+	// permanent ban) and keeps it as history. A counter calls Record
 	// before it sends the actions on, so a ban is never reported done
 	// before it is saved.
 	Record(actions []*Action) error
