@@ -17,7 +17,8 @@ import (
 // into an f2b pipeline. Each jail becomes
 //
 //   - a source "file" reading its logpath (shared by every jail that reads
-//     the same files),
+//     the same files), or with backend = systemd a source "journal" of its
+//     own reading the filter's journalmatch (importer_journal.go),
 //   - a matcher "regex" with its filter's failregex, ignoreregex,
 //     prefregex, maxlines, datepattern, logtimezone and usedns,
 //   - a counter "ticket" named after the jail (f2b status shows it as the
@@ -160,7 +161,7 @@ type importJail struct {
 	// off says why the jail's blocks are written with enabled = false;
 	// "" when they are not.
 	off     string
-	journal bool // backend systemd: no source yet
+	journal *importJournal // backend systemd: the jail's source "journal"
 }
 
 // warn records a warning about jail j at v (the jail's section when v has
@@ -274,10 +275,11 @@ func (im *importer) plan(j *Jail) {
 	}
 	switch {
 	case strings.HasPrefix(backend, "systemd"):
-		ij.journal = true
-		offs = append(offs, fmt.Sprintf("fail2ban reads this jail from the systemd journal (backend = %s, %s), and f2b has no journal source yet; "+
-			"once it has, give the matcher a journal source as its inputs and remove enabled = false", j.Backend, im.place(backendAt)))
-		im.warn(j, backendAt, "backend %s reads the systemd journal, which f2b cannot read yet: the jail's blocks are written with enabled = false and without a source", j.Backend)
+		var off string
+		ij.journal, off = im.journal(ij, backendAt)
+		if off != "" {
+			offs = append(offs, off)
+		}
 	case len(j.LogPath) == 0:
 		lp, _ := opt(j, "logpath")
 		offs = append(offs, "the jail has no logpath, so fail2ban cannot start it either")
@@ -444,6 +446,10 @@ func (im *importer) jailFile(ij *importJail) []byte {
 		t.comment(0, "Written with enabled = false: "+ij.off+".")
 	}
 	t.blank()
+	if ij.journal != nil {
+		im.journalBlock(t, ij)
+		t.blank()
+	}
 	im.matcher(t, ij)
 	t.blank()
 	im.counter(t, ij)
@@ -481,10 +487,9 @@ func (im *importer) matcher(t *hclText, ij *importJail) {
 	case ij.src != nil:
 		lp, _ := opt(j, "logpath")
 		t.attr(1, "inputs", "[source."+ij.src.id+"]", "logpath, "+im.place(lp))
-	case ij.journal:
-		if len(f.JournalMatch) > 0 {
-			t.comment(1, "journalmatch (alternatives):\n  "+strings.Join(f.JournalMatch, "\n  "))
-		}
+	case ij.journal != nil:
+		bk, _ := opt(j, "backend")
+		t.attr(1, "inputs", "[source."+ij.journal.id+"]", "backend, "+im.place(bk))
 	}
 	if f.PrefRegex.Text != "" {
 		t.attr(1, "prefix", quoted(f.PrefRegex.Text), "prefregex, "+im.place(f.PrefRegex))

@@ -12,6 +12,7 @@ import (
 	"github.com/f2bproject/f2b/stages/counter/ticket"
 	"github.com/f2bproject/f2b/stages/matcher/regex"
 	"github.com/f2bproject/f2b/stages/sink/command"
+	"github.com/f2bproject/f2b/stages/source/journal"
 )
 
 // stockJailLocal enables common jails of Debian's stock configuration in
@@ -119,7 +120,7 @@ func TestImportStock(t *testing.T) {
 			t.Errorf("warning without file and line: %v", w)
 		}
 	}
-	for _, want := range []string{"smtp.py", "trusted.example.org", "ignoreself", "systemd"} {
+	for _, want := range []string{"smtp.py", "trusted.example.org", "ignoreself"} {
 		found := false
 		for _, w := range res.Warnings {
 			found = found || strings.Contains(w.Msg, want)
@@ -138,16 +139,36 @@ func TestImportStock(t *testing.T) {
 		nodes[n.Kind+"."+n.Name] = n.Args
 	}
 
-	// The journal jail is written, disabled, until f2b has a journal
-	// source.
-	if f := files["sshd-journal"]; !strings.Contains(string(f.Data), "enabled = false") {
-		t.Errorf("sshd-journal.hcl is not disabled:\n%s", f.Data)
+	// The journal jail reads a source "journal" with the filter's
+	// journalmatch, as journalctl takes it.
+	if f := files["sshd-journal"]; strings.Contains(string(f.Data), "enabled = false") {
+		t.Errorf("sshd-journal.hcl is disabled:\n%s", f.Data)
 	}
 	jails, _ := cfg.Jails(false)
 	for _, j := range jails {
-		if j.Name == "sshd-journal" {
+		if j.Name != "sshd-journal" {
 			continue
 		}
+		var want []string
+		for _, m := range j.Filter.JournalMatch {
+			words, err := fail2ban.ShellSplit(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) > 0 {
+				want = append(want, "+")
+			}
+			want = append(want, words...)
+		}
+		src, ok := nodes["source.sshd-journal"].(*journal.Arguments)
+		switch {
+		case !ok:
+			t.Errorf("sshd-journal: no source \"journal\" in %v", nodes)
+		case len(want) < 3 || !equalStrings(src.Match, want):
+			t.Errorf("sshd-journal: match %q, want %q", src.Match, want)
+		}
+	}
+	for _, j := range jails {
 		// The matcher holds the filter's regexes as written.
 		if m, ok := nodes["matcher."+j.Name].(*regex.Arguments); !ok {
 			t.Errorf("jail %s: no matcher", j.Name)
@@ -173,9 +194,6 @@ func TestImportStock(t *testing.T) {
 	want := fail2banActions(t, root, dir)
 	checked := 0
 	for _, jail := range stockJails {
-		if jail == "sshd-journal" {
-			continue
-		}
 		for actName, w := range want[jail] {
 			id := "sink." + strings.NewReplacer(".", "_").Replace(jail+"_"+actName)
 			a, ok := nodes[id].(*command.Arguments)
@@ -378,7 +396,7 @@ func TestImportStockEveryAction(t *testing.T) {
 			id := "sink." + strings.NewReplacer(".", "_").Replace(jail+"_"+actName)
 			a, ok := nodes[id].(*command.Arguments)
 			if !ok {
-				// a jail written disabled (journal backend) is not in the spec
+				// a jail written disabled is not in the spec
 				continue
 			}
 			checked++
@@ -388,5 +406,65 @@ func TestImportStockEveryAction(t *testing.T) {
 	t.Logf("%d jails, %d action files, %d actions compared with fail2ban-server", len(res.Files)-1, n, checked)
 	if checked < n {
 		t.Errorf("only %d actions compared", checked)
+	}
+}
+
+// TestImportStockJournal imports every stock jail with backend = systemd:
+// each enabled one reads a source "journal" with its filter's
+// journalmatch, and the pipeline validates.
+func TestImportStockJournal(t *testing.T) {
+	root := fail2banRoot(t)
+	dir := filepath.Join(t.TempDir(), "fail2ban")
+	copyTree(t, filepath.Join(root, "etc", "fail2ban"), dir)
+	local := "[DEFAULT]\nenabled = true\nbackend = systemd[journalflags=4]\n"
+	if err := os.WriteFile(filepath.Join(dir, "jail.local"), []byte(local), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := fail2ban.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fail2ban.Import(cfg, fail2ban.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := 0
+	for _, w := range res.Warnings {
+		if w.File == "" || w.Line <= 0 {
+			t.Errorf("warning without file and line: %v", w)
+		}
+		if strings.Contains(w.Msg, "journalflags=4 cannot be carried") {
+			flags++
+		}
+	}
+	if flags == 0 {
+		t.Error("no warning about journalflags")
+	}
+	p, _ := validateImport(t, res)
+	if p == nil || !p.Decoded() {
+		return
+	}
+	sources, matched := 0, 0
+	for _, n := range p.Spec.Nodes {
+		if a, ok := n.Args.(*journal.Arguments); ok {
+			sources++
+			if len(a.Match) > 0 {
+				matched++
+			}
+		}
+	}
+	jails, _ := cfg.Jails(false)
+	runnable, withMatch := 0, 0
+	for _, j := range jails {
+		if j.Filter != nil && len(j.Filter.FailRegex) > 0 {
+			runnable++
+			if len(j.Filter.JournalMatch) > 0 {
+				withMatch++
+			}
+		}
+	}
+	t.Logf("%d jails, %d journal sources, %d with matches", len(jails), sources, matched)
+	if sources != runnable || sources < 50 || matched != withMatch || matched < 15 {
+		t.Errorf("%d journal sources, %d with matches; want one per runnable jail (%d), %d with matches", sources, matched, runnable, withMatch)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/f2bproject/f2b/stages/sink/exec"
 	logsink "github.com/f2bproject/f2b/stages/sink/log"
 	"github.com/f2bproject/f2b/stages/source/file"
+	"github.com/f2bproject/f2b/stages/source/journal"
 	"github.com/f2bproject/f2b/stages/source/stdin"
 )
 
@@ -18,6 +19,7 @@ func Registry() *engine.Registry {
 	r := engine.NewRegistry()
 	file.Register(r)
 	stdin.Register(r)
+	journal.Register(r)
 	regex.Register(r)
 	window.Register(r)
 	ticket.Register(r)

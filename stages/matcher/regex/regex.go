@@ -9,7 +9,9 @@
 // with the blanks after it, so "^" anchors at what follows the date (the
 // host name in syslog lines). A line without a date takes the time of the
 // previous dated line; before the first dated line it is skipped and
-// counted as "no_date" (in run, the time the line was read is used).
+// counted as "no_date" (in run, the time the line was read is used). A
+// line whose source knows its time (Line.Time, the journal's) takes that
+// time, and the regexes see its whole text.
 //
 // # Time
 //
@@ -317,7 +319,15 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 // is the log's time as read so far and mark the last time sent on.
 func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
 	before := m.filter.Stats()
-	fails := m.filter.ProcessLine(l.Text)
+	var fails []failfilter.Failure
+	if !l.Time.IsZero() {
+		// The source knows the line's time (the journal): the whole text
+		// is the message, as fail2ban's journal backend hands it over,
+		// and no date is looked for in it.
+		fails = m.filter.ProcessSplit("", "", l.Text, l.Time)
+	} else {
+		fails = m.filter.ProcessLine(l.Text)
+	}
 	after := m.filter.Stats()
 	m.stats.ignored.Add(int64(after.Ignored - before.Ignored))
 	m.stats.timedOut.Add(int64(after.TimedOut - before.TimedOut))

@@ -256,3 +256,43 @@ func TestUseDNSResolvesNames(t *testing.T) {
 		t.Errorf("unresolved = %d", m.Stats()["unresolved"])
 	}
 }
+
+// TestJournalLineTime: a line that carries its time (the journal's) keeps
+// it, and the regexes see the whole text, no date cut out of it.
+func TestJournalLineTime(t *testing.T) {
+	t.Parallel()
+	m := newMatcher(t, []string{`^\S+ sshd\[\d+\]: (?:Mar  1 06:00:00 )?Failed password for \S+ from <HOST> port \d+ ssh2$`}, nil)
+	when := time.Date(2026, 5, 2, 10, 30, 0, 123456000, time.UTC)
+	in := make(chan engine.Event, 1)
+	out := make(chan engine.Event, 10)
+	in <- engine.Event{Kind: engine.KindLine, Lines: []engine.Line{
+		{Text: "web1 sshd[7]: Failed password for root from 192.0.2.7 port 22 ssh2", Origin: "journal", Time: when},
+		// A date inside the message is text like any other.
+		{Text: "web1 sshd[7]: Mar  1 06:00:00 Failed password for root from 192.0.2.8 port 22 ssh2", Origin: "journal", Time: when.Add(time.Second)},
+	}}
+	close(in)
+	if err := m.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	close(out)
+	var evs []engine.Event
+	for ev := range out {
+		evs = append(evs, ev)
+	}
+	f := failures(evs)
+	if len(f) != 2 {
+		t.Fatalf("failures = %+v, want 2", evs)
+	}
+	if f[0].Failure.Host.String() != "192.0.2.7" || !f[0].Time.Equal(when) {
+		t.Errorf("first failure at %v = %+v, want 192.0.2.7 at %v", f[0].Time, f[0].Failure, when)
+	}
+	if f[1].Failure.Host.String() != "192.0.2.8" || !f[1].Time.Equal(when.Add(time.Second)) {
+		t.Errorf("second failure at %v = %+v, want the line's own time, not the date in its text", f[1].Time, f[1].Failure)
+	}
+	if got := f[0].Failure.Lines; len(got) != 1 || got[0] != "web1 sshd[7]: Failed password for root from 192.0.2.7 port 22 ssh2" {
+		t.Errorf("matched lines = %q, want the whole text", got)
+	}
+	if st := m.Stats(); st["no_date"] != 0 || st["matched"] != 2 {
+		t.Errorf("stats = %v", st)
+	}
+}
