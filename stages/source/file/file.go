@@ -1,45 +1,113 @@
 // Package file is the `source "file"` stage: it reads log files named by
 // paths and glob patterns.
 //
-// # Reading
+// # Replay: reading once
 //
-// Globs are expanded when the stage runs and the matches read in sorted
-// order; files ending in .gz are decompressed. When more than one file is
-// read, their lines are merged in time order (each line's timestamp found
-// by the default date detection; a line without one keeps the time of the
-// line before it in the same file), so a log and its rotated siblings
-// (auth.log, auth.log.1, auth.log.2.gz) replay as one timeline. A missing
-// or unreadable file is logged with its name and the others go on.
+// In replay (Options.Replay) globs are expanded when the stage runs and the
+// matches read in sorted order; files ending in .gz are decompressed. When
+// more than one file is read, their lines are merged in time order (each
+// line's timestamp found by the default date detection; a line without one
+// keeps the time of the line before it in the same file), so a log and its
+// rotated siblings (auth.log, auth.log.1, auth.log.2.gz) replay as one
+// timeline. A missing or unreadable file is logged with its name and the
+// others go on. The stage ends after the last line.
 //
-// Following files live (rotation, positions) is the daemon's part; this
-// stage reads every file once and then ends, which is what replay wants.
+// # Daemon: following
+//
+// Otherwise the stage follows its files until it is stopped, as `tail -F`
+// does. Globs are evaluated again whenever a watched directory changes and
+// every poll_interval, and a file that appears later is read from its
+// start. A new line is sent as soon as it is read: with the inotify
+// backend (fsnotify on the files' directories) within milliseconds of the
+// write, with the polling backend within poll_interval. A line without its
+// newline yet is held until the newline comes (or the file is rotated
+// away). Rotation is found by device and inode, never by name: after
+// rename+create the old file is read to its end (and for a short grace
+// while its writer may still be writing to it) and the new one from its
+// start; a file that shrinks (copytruncate, truncation) or whose first line
+// changed is read again from its start; a deleted file is followed again
+// once it is created. A renamed file that the globs also match keeps its
+// position, so `auth.log*` does not read auth.log.1 twice. Compressed
+// (.gz) files are not followed.
+//
+// The follower is our own, on fsnotify and a stat loop, and not
+// nxadm/tail: that package has known races between rotation
+// (copytruncate, reopen) and reading that lose or repeat lines, and its
+// polling mode does not find rotation by inode. Both backends here share
+// the same reading and rotation code; they differ only in what wakes it.
+//
+// # Positions
+//
+// With a state store (Options.Store) the position of each file (device,
+// inode, offset, line number, a hash of the first line, and a few
+// checkpoints of when which offset was read) is saved about once a second
+// while lines move and when the stage stops. On start a file that is still
+// the same file resumes at its position; a file rotated while f2b was down
+// is found by its inode in the same directory and its rest read before the
+// new file; a file that changed otherwise is read from its start. A file
+// without a position is read from its end (from = "end", the default) or
+// whole (from = "start"). With Options.Rewind, a resumed file starts at the
+// checkpoint Rewind ago and the lines before the saved position are marked
+// Line.Recount, so counters rebuild the failure windows the restart lost.
+// A crash (no save on stop) may repeat up to a second of lines; a clean
+// stop neither loses nor repeats any.
 package file
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
-	"github.com/f2bproject/f2b/logtime"
-	"github.com/f2bproject/f2b/stages/source/lines"
 )
 
 // Arguments configure a file source.
 type Arguments struct {
 	// Paths are file names or glob patterns (filepath.Match syntax).
 	Paths []string `hcl:"paths"`
+	// Backend is how the daemon learns that a file changed: "inotify"
+	// (file system notifications), "polling" (a stat of every file each
+	// poll_interval) or "auto" (inotify, polling when inotify cannot be
+	// set up).
+	Backend string `hcl:"backend,optional"`
+	// From is where a file without a saved position is read from on the
+	// first start: "end" (only new lines) or "start" (the whole file).
+	// Files that appear while f2b runs are always read from their start.
+	From string `hcl:"from,optional"`
+	// PollInterval is how often the polling backend looks at the files,
+	// and how often the inotify backend evaluates the globs again as a
+	// safety net.
+	PollInterval string `hcl:"poll_interval,optional"`
 }
+
+// Attribute names, for errors.
+const (
+	attrPaths        = "paths"
+	attrBackend      = "backend"
+	attrFrom         = "from"
+	attrPollInterval = "poll_interval"
+)
+
+// Backends and start points.
+const (
+	BackendAuto    = "auto"
+	BackendInotify = "inotify"
+	BackendPolling = "polling"
+	FromEnd        = "end"
+	FromStart      = "start"
+)
+
+// minPollInterval keeps a mistyped interval from turning the poll loop
+// into a busy loop.
+const minPollInterval = 10 * time.Millisecond
 
 // Register adds source "file" to r.
 func Register(r *engine.Registry) {
@@ -48,34 +116,73 @@ func Register(r *engine.Registry) {
 		Type:    "file",
 		Out:     engine.KindLine,
 		Summary: "reads log files named by paths and globs",
-		NewArgs: func() any { return &Arguments{} },
+		NewArgs: func() any { return DefaultArguments() },
 		Build:   func(o engine.Options, a any) (engine.Stage, error) { return New(o, a.(*Arguments)) },
 	})
 }
 
-// Source reads files once.
-type Source struct {
-	opts  engine.Options
-	paths []string
-	stats Counts
+// DefaultArguments returns Arguments with every optional attribute at its
+// default.
+func DefaultArguments() *Arguments {
+	return &Arguments{Backend: BackendAuto, From: FromEnd, PollInterval: "1s"}
 }
 
-var _ engine.Stage = (*Source)(nil)
+// Source reads files once (replay) or follows them (daemon).
+type Source struct {
+	opts    engine.Options
+	paths   []string
+	backend string
+	fromEnd bool
+	poll    time.Duration
+	stats   Counts
 
-// New checks args and returns the stage.
+	mu    sync.Mutex
+	files []string // what Files reports
+
+	// ready, when set (tests), is called once the files are open and
+	// their start positions fixed.
+	ready func()
+}
+
+var (
+	_ engine.Stage      = (*Source)(nil)
+	_ engine.Stats      = (*Source)(nil)
+	_ engine.FileLister = (*Source)(nil)
+)
+
+// New checks args and returns the stage. Empty optional attributes take
+// their defaults.
 func New(opts engine.Options, args *Arguments) (*Source, error) {
-	if len(args.Paths) == 0 {
-		return nil, confval.AttrErr("paths", errors.New("no paths given; name at least one file or glob"))
-	}
+	def := DefaultArguments()
 	var errs []error
+	if len(args.Paths) == 0 {
+		errs = append(errs, confval.AttrErr(attrPaths, errors.New("no paths given; name at least one file or glob")))
+	}
 	for i, p := range args.Paths {
 		if strings.TrimSpace(p) == "" {
-			errs = append(errs, &confval.AttrError{Attr: "paths", Index: i, Err: errors.New("empty path")})
+			errs = append(errs, &confval.AttrError{Attr: attrPaths, Index: i, Err: errors.New("empty path")})
 			continue
 		}
 		if _, err := filepath.Match(p, ""); err != nil {
-			errs = append(errs, &confval.AttrError{Attr: "paths", Index: i, Err: fmt.Errorf("bad glob pattern %q: %w", p, err)})
+			errs = append(errs, &confval.AttrError{Attr: attrPaths, Index: i, Err: fmt.Errorf("bad glob pattern %q: %w", p, err)})
 		}
+	}
+	backend := orDefault(args.Backend, def.Backend)
+	if !slices.Contains([]string{BackendAuto, BackendInotify, BackendPolling}, backend) {
+		errs = append(errs, confval.AttrErr(attrBackend, fmt.Errorf("unknown backend %q; use %q, %q or %q", backend, BackendAuto, BackendInotify, BackendPolling)))
+	}
+	from := orDefault(args.From, def.From)
+	if from != FromEnd && from != FromStart {
+		errs = append(errs, confval.AttrErr(attrFrom, fmt.Errorf("unknown start %q; use %q or %q", from, FromEnd, FromStart)))
+	}
+	poll, err := confval.ParseDuration(orDefault(args.PollInterval, def.PollInterval), false)
+	switch {
+	case err != nil:
+		errs = append(errs, confval.AttrErr(attrPollInterval, err))
+	case poll == confval.Permanent:
+		errs = append(errs, confval.AttrErr(attrPollInterval, errors.New("cannot be permanent; write an interval such as \"1s\"")))
+	case poll < minPollInterval:
+		errs = append(errs, confval.AttrErr(attrPollInterval, fmt.Errorf("%v is too short; the shortest is %v", poll, minPollInterval)))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -83,186 +190,65 @@ func New(opts engine.Options, args *Arguments) (*Source, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{opts: opts, paths: args.Paths}, nil
+	if opts.Clock == nil {
+		opts.Clock = engine.WallClock{}
+	}
+	return &Source{opts: opts, paths: args.Paths, backend: backend, fromEnd: from == FromEnd, poll: poll}, nil
+}
+
+// orDefault returns s, or def when s is empty.
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return strings.TrimSpace(s)
 }
 
 // Counts are the source's statistics.
 type Counts struct {
-	Lines   atomic.Int64 // lines emitted
-	Skipped atomic.Int64 // overlong lines skipped
-	Errors  atomic.Int64 // files that could not be read
+	Lines       atomic.Int64 // lines emitted, recounted ones excluded
+	Recount     atomic.Int64 // lines emitted again to rebuild windows (Line.Recount)
+	Skipped     atomic.Int64 // overlong lines skipped
+	Errors      atomic.Int64 // files that could not be opened or read
+	Rotations   atomic.Int64 // files replaced or removed under their name
+	Truncations atomic.Int64 // files that shrank or were rewritten in place
 }
 
 // Stats implements engine.Stats.
 func (s *Source) Stats() map[string]int64 {
-	return map[string]int64{"lines": s.stats.Lines.Load(), "skipped": s.stats.Skipped.Load(), "read_errors": s.stats.Errors.Load()}
+	return map[string]int64{
+		"lines":       s.stats.Lines.Load(),
+		"recount":     s.stats.Recount.Load(),
+		"skipped":     s.stats.Skipped.Load(),
+		"read_errors": s.stats.Errors.Load(),
+		"rotations":   s.stats.Rotations.Load(),
+		"truncations": s.stats.Truncations.Load(),
+	}
 }
 
-// Run implements engine.Stage: it reads every matching file once.
+// Files implements engine.FileLister: the files being followed (before
+// Run, what the paths match now).
+func (s *Source) Files() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		return Expand(s.paths, slog.New(slog.DiscardHandler))
+	}
+	return slices.Clone(s.files)
+}
+
+func (s *Source) setFiles(files []string) {
+	s.mu.Lock()
+	s.files = files
+	s.mu.Unlock()
+}
+
+// Run implements engine.Stage. In replay it reads every matching file once
+// and returns; otherwise it follows the files until ctx is done.
 func (s *Source) Run(ctx context.Context, _ <-chan engine.Event, out chan<- engine.Event) error {
-	files := Expand(s.paths, s.opts.Logger)
-	return ReadMerged(ctx, files, nil, s.opts.Logger, &s.stats, out)
+	if s.opts.Replay {
+		files := Expand(s.paths, s.opts.Logger)
+		return ReadMerged(ctx, files, nil, s.opts.Logger, &s.stats, out)
+	}
+	return s.follow(ctx, out)
 }
-
-// Expand resolves paths and globs into existing file names, sorted per
-// pattern, without duplicates. A plain path that does not exist is kept so
-// that reading it reports the error.
-func Expand(paths []string, logger *slog.Logger) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, p := range paths {
-		matches := []string{p}
-		if strings.ContainsAny(p, "*?[") {
-			matches, _ = filepath.Glob(p)
-			sort.Strings(matches)
-			if len(matches) == 0 {
-				logger.Warn("no file matches the pattern yet", "pattern", p)
-			}
-		}
-		for _, m := range matches {
-			if !seen[m] {
-				seen[m] = true
-				out = append(out, m)
-			}
-		}
-	}
-	return out
-}
-
-// BatchSize is the most lines one event carries.
-const BatchSize = 256
-
-// input is one open file with its next line read ahead.
-type input struct {
-	name    string
-	closer  io.Closer
-	scanner *lines.Scanner
-	line    string
-	lineNo  int64
-	key     time.Time // the line's time, for merging
-	done    bool
-}
-
-// ReadMerged reads files (or stdin for "-") once and sends their lines to
-// out, merged in time order when there are several.
-func ReadMerged(ctx context.Context, files []string, stdin io.Reader, logger *slog.Logger, stats *Counts, out chan<- engine.Event) error {
-	var ins []*input
-	defer func() {
-		for _, in := range ins {
-			in.closer.Close()
-		}
-	}()
-	for _, name := range files {
-		in, err := open(name, stdin)
-		if err != nil {
-			logger.Error("cannot read log", "path", name, "err", err)
-			stats.Errors.Add(1)
-			continue
-		}
-		ins = append(ins, in)
-	}
-	var det *logtime.Detector
-	if len(ins) > 1 {
-		var err error
-		if det, err = logtime.New(logtime.Options{}); err != nil {
-			return err
-		}
-	}
-	advance := func(in *input) {
-		line, no, err := in.scanner.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				logger.Error("cannot read log", "path", in.name, "err", err)
-				stats.Errors.Add(1)
-			}
-			in.done = true
-			return
-		}
-		in.line, in.lineNo = line, no
-		if det != nil {
-			if t, _, _, ok := det.Match(line); ok {
-				in.key = t
-			}
-		}
-	}
-	for _, in := range ins {
-		advance(in)
-	}
-	batch := make([]engine.Line, 0, BatchSize)
-	flush := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
-		select {
-		case out <- engine.Event{Kind: engine.KindLine, Lines: batch}:
-		case <-ctx.Done():
-			return false
-		}
-		stats.Lines.Add(int64(len(batch)))
-		// NOTE: the receiver owns the sent slice; start a new one.
-		batch = make([]engine.Line, 0, BatchSize)
-		return true
-	}
-	for {
-		var next *input
-		for _, in := range ins {
-			if !in.done && (next == nil || in.key.Before(next.key)) {
-				next = in
-			}
-		}
-		if next == nil {
-			break
-		}
-		batch = append(batch, engine.Line{Text: next.line, Origin: next.name, No: next.lineNo})
-		if len(batch) == BatchSize && !flush() {
-			return nil
-		}
-		advance(next)
-	}
-	if !flush() {
-		return nil
-	}
-	for _, in := range ins {
-		stats.Skipped.Add(in.scanner.Skipped())
-	}
-	return nil
-}
-
-func open(name string, stdin io.Reader) (*input, error) {
-	if name == "-" {
-		if stdin == nil {
-			return nil, errors.New("no standard input")
-		}
-		return &input{name: name, closer: nopCloser{}, scanner: lines.NewScanner(stdin)}, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	var r io.Reader = f
-	var closer io.Closer = f
-	if strings.HasSuffix(name, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		r = zr
-		closer = multiCloser{zr, f}
-	}
-	return &input{name: name, closer: closer, scanner: lines.NewScanner(r)}, nil
-}
-
-type multiCloser []io.Closer
-
-func (m multiCloser) Close() error {
-	var errs []error
-	for _, c := range m {
-		errs = append(errs, c.Close())
-	}
-	return errors.Join(errs...)
-}
-
-type nopCloser struct{}
-
-func (nopCloser) Close() error { return nil }

@@ -51,7 +51,7 @@ func TestGlobMergeAndGzip(t *testing.T) {
 	write(t, filepath.Join(dir, "auth.log"), "2026-03-01T06:00:03Z b\n2026-03-01T06:00:05Z d\n")
 	write(t, filepath.Join(dir, "auth.log.1"), "2026-03-01T06:00:02Z a2\n2026-03-01T06:00:04Z c\n")
 	write(t, filepath.Join(dir, "auth.log.2.gz"), "2026-03-01T06:00:01Z a1\n")
-	s, err := New(engine.Options{}, &Arguments{Paths: []string{filepath.Join(dir, "auth.log*")}})
+	s, err := New(engine.Options{Replay: true}, &Arguments{Paths: []string{filepath.Join(dir, "auth.log*")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestMissingFileDoesNotStopOthers(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "ok.log"), "one\ntwo\n")
-	s, err := New(engine.Options{}, &Arguments{Paths: []string{filepath.Join(dir, "missing.log"), filepath.Join(dir, "ok.log")}})
+	s, err := New(engine.Options{Replay: true}, &Arguments{Paths: []string{filepath.Join(dir, "missing.log"), filepath.Join(dir, "ok.log")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestStopsOnContext(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "big.log"), strings.Repeat("line\n", 1000))
-	s, _ := New(engine.Options{}, &Arguments{Paths: []string{filepath.Join(dir, "big.log")}})
+	s, _ := New(engine.Options{Replay: true}, &Arguments{Paths: []string{filepath.Join(dir, "big.log")}})
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan engine.Event) // nobody reads: only the context can end Run
 	cancel()
