@@ -3,12 +3,13 @@ package ticket
 import (
 	"container/heap"
 	"context"
-	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"math"
 	"net/netip"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 // rebuildMin is the peak size from which the hosts map is rebuilt once it
@@ -17,64 +18,28 @@ const rebuildMin = 4096
 
 // Run implements engine.Stage. It reads failures until in closes and then
 // returns nil without lifting any ban; it returns ctx's error on a hard stop.
-//
-// NOTE: every send to out selects on ctx.Done(), so a consumer that stopped
-// reading cannot block a hard stop. Run owns the ticket state; only the
-// counters behind Stats and the bans behind Banned are shared.
+// With a store it first restores the saved bans, and saves every action
+// before it sends it (see jailrun.Loop). Run owns the ticket state; only
+// the counters behind Stats and the bans behind Banned are shared.
 func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
-	var (
-		timer   engine.Timer     // created on the first arming
-		timerC  <-chan time.Time // nil while the timer is not armed
-		armedAt int64            // the first instant (nanos) an unban can happen
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev, ok := <-in:
-			if !ok {
-				return nil
+	l := jailrun.Loop{
+		Jail:    c.jail,
+		Clock:   c.clock,
+		Batch:   c.batch,
+		Control: &c.ctl,
+		Restore: c.restore,
+		Handle:  c.handle,
+		Expire:  func() { c.expire(c.current()) },
+		Wake: func() (int64, bool) {
+			// The first instant a ban can be lifted: just after the
+			// earliest End, and not before the unban gate opens.
+			if len(c.queue) == 0 {
+				return 0, false
 			}
-			if err := c.handle(ctx, out, ev); err != nil {
-				return err
-			}
-		case <-timerC:
-			timerC = nil
-			if err := c.expire(ctx, out, c.current()); err != nil {
-				return err
-			}
-		}
-
-		// Keep one timer armed for the first instant a ban can be lifted:
-		// just after the earliest End, and not before the unban gate opens.
-		if len(c.queue) == 0 {
-			if timerC != nil {
-				timer.Stop()
-				timerC = nil
-			}
-			continue
-		}
-		at := max(c.queue[0].EndNanos+1, c.nextScan)
-		if timerC != nil && armedAt == at {
-			continue
-		}
-		wall := c.clock.Now()
-		if wall.IsZero() {
-			continue // the clock does not run (replay): events drive unbans
-		}
-		d := max(time.Duration(at-nanos(wall)), 1)
-		if timer == nil {
-			timer = c.clock.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		timerC, armedAt = timer.C(), at
+			return max(c.queue[0].EndNanos+1, c.nextScan), true
+		},
 	}
+	return l.Run(ctx, in, out)
 }
 
 // current is the counter's now: the later of the latest event time and the
@@ -89,17 +54,15 @@ func (c *Counter) current() time.Time {
 
 // handle takes one input event: it moves the clock, lifts the bans that are
 // due, purges now and then, and counts the failure if any.
-func (c *Counter) handle(ctx context.Context, out chan<- engine.Event, ev engine.Event) error {
+func (c *Counter) handle(ev engine.Event) {
 	if ev.Kind != engine.KindFailure {
-		return nil
+		return
 	}
 	if ev.Time.After(c.now) {
 		c.now = ev.Time
 	}
 	now := c.current()
-	if err := c.expire(ctx, out, now); err != nil {
-		return err
-	}
+	c.expire(now)
 	// NOTE: tickets are purged lazily (a stale one is dropped when its host
 	// fails again), which is exactly fail2ban's purge before each failure.
 	// This sweep only gives the memory back: it scans the whole map, so it
@@ -110,9 +73,9 @@ func (c *Counter) handle(ctx context.Context, out chan<- engine.Event, ev engine
 		c.sweep(now)
 	}
 	if ev.Failure == nil {
-		return nil // a watermark, or nothing to count
+		return // a watermark, or nothing to count
 	}
-	return c.failure(ctx, out, ev.Time, ev.Failure, now)
+	c.failure(ev.Time, ev.Failure, now)
 }
 
 // stale reports whether tk is gone by fail2ban's purge: its newest failure
@@ -136,26 +99,15 @@ func (c *Counter) expired(h history, nowSec float64) bool {
 
 // failure counts one failure at t, as fail2ban's filter (and, with
 // increment, its observer) would.
-func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.Time, f *engine.Failure, now time.Time) error {
-	c.stats.failures.Add(1)
-	host := f.Host.Unmap()
-	if host.Zone() != "" {
-		host = host.WithZone("")
-	}
-	if !host.IsValid() {
-		c.logger.Debug("failure without a valid host dropped", "host", f.HostText)
-		return nil
-	}
-	if c.cfg.ignore.Contains(host) {
-		c.stats.ignored.Add(1)
-		return nil
-	}
-	if t.IsZero() {
-		t = now
+func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
+	host, t, ok := c.intake.Admit(f, t, now, c.now)
+	if !ok {
+		return
 	}
 	ts, nowSec := secs(t), secs(now)
 	k := keyOf(host)
 	h := c.hosts[k]
+	had := h.tk != nil
 	if h.tk != nil && c.stale(h.tk) {
 		h.tk = nil // purged before this failure counts
 	}
@@ -209,14 +161,18 @@ func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.T
 		c.hosts[k] = h
 		c.peak = max(c.peak, len(c.hosts))
 	}
+	switch has := h.tk != nil; {
+	case has && !had:
+		c.failed.Add(1)
+	case had && !has:
+		c.failed.Add(-1)
+	}
 	if !emit {
-		return nil
+		return
 	}
-	if err := c.send(ctx, out, ev); err != nil {
-		return err
-	}
+	c.batch.Add(ev)
 	// A late failure can make a ban that has ended already.
-	return c.expire(ctx, out, now)
+	c.expire(now)
 }
 
 // add adds count retries and one failure at ts to tk, as FailTicket's
@@ -395,10 +351,10 @@ func (c *Counter) prolong(b *ban, tk *ticket) engine.Event {
 // lifted while now is before nextScan, which a new ban lowers to its end
 // by ban_time and each lifting sets to the earliest End left. So a ban
 // that increment made shorter than ban_time is lifted late, as in fail2ban.
-func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.Time) error {
+func (c *Counter) expire(now time.Time) {
 	nn := nanos(now)
 	if nn < c.nextScan {
-		return nil
+		return
 	}
 	defer func() {
 		c.nextScan = math.MaxInt64
@@ -420,7 +376,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 		c.active.Remove(b)
 		c.mu.Unlock()
 		c.stats.unbans.Add(1)
-		err := c.send(ctx, out, engine.Event{
+		c.batch.Add(engine.Event{
 			Kind: engine.KindAction,
 			Time: b.end,
 			Action: &engine.Action{
@@ -436,11 +392,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 				Fields:   b.fields,
 			},
 		})
-		if err != nil {
-			return err
-		}
 	}
-	return nil
 }
 
 // sweep drops stale tickets and forgotten histories, and the hosts left
@@ -451,6 +403,7 @@ func (c *Counter) sweep(now time.Time) {
 		changed := false
 		if h.tk != nil && c.stale(h.tk) {
 			h.tk, changed = nil, true
+			c.failed.Add(-1)
 		}
 		if c.expired(h.hist, nowSec) {
 			h.hist, changed = history{}, true
@@ -472,15 +425,5 @@ func (c *Counter) sweep(now time.Time) {
 		}
 		c.hosts = hosts
 		c.peak = len(hosts)
-	}
-}
-
-// send hands ev to out unless ctx is done first.
-func (c *Counter) send(ctx context.Context, out chan<- engine.Event, ev engine.Event) error {
-	select {
-	case out <- ev:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

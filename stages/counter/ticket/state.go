@@ -1,10 +1,12 @@
 package ticket
 
 import (
-	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"math"
 	"net/netip"
 	"time"
+
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 // Times inside the counter's heap are Unix nanoseconds clamped to
@@ -110,6 +112,19 @@ func (b *ban) eob() float64 {
 		return math.Inf(1)
 	}
 	return b.startSec + b.banSec
+}
+
+// info describes b for status; the caller holds Counter.mu.
+func (b *ban) info() engine.BanInfo {
+	return engine.BanInfo{
+		Host:     b.host,
+		HostText: b.hostText,
+		Start:    b.start,
+		End:      b.end,
+		BanTime:  b.banTime,
+		BanCount: int(b.count),
+		Failures: b.failures,
+	}
 }
 
 // QueueSlot implements unbanq.Item.

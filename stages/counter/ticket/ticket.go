@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 // Attribute names, as error messages and the front end name them.
@@ -171,13 +172,17 @@ type config struct {
 }
 
 // Counter is the built stage: the counter of one jail. Run owns its ticket
-// state and must not run twice at once; Stats and Banned may be called from
-// any goroutine while it runs.
+// state and must not run twice at once; Stats, Banned and the engine.Jail
+// methods may be called from any goroutine while it runs.
 type Counter struct {
 	jail   string
 	logger *slog.Logger
 	clock  engine.Clock
 	cfg    config
+	batch  *jailrun.Batch  // the actions made, saved and sent together
+	ctl    jailrun.Control // carries manual commands into Run
+	manual jailrun.Manual  // the manual commands
+	intake jailrun.Intake  // checks failures first; counts failures and ignored ones
 
 	// Run state: read and written by the Run goroutine only.
 	hosts      map[hostKey]hostState // hosts with a ticket, a ban or a ban history
@@ -198,14 +203,17 @@ type Counter struct {
 	active unbanq.Active[*ban] // running bans, in no order
 
 	stats struct {
-		failures, ignored, bans, unbans, prolongs atomic.Int64
+		bans, unbans, prolongs atomic.Int64
+		restored               atomic.Int64 // bans put back from the store
 	}
+	failed atomic.Int64 // hosts with an open ticket
 }
 
-// Counter is a stage that reports stats.
+// Counter is a stage that reports stats and a jail.
 var (
 	_ engine.Stage = (*Counter)(nil)
 	_ engine.Stats = (*Counter)(nil)
+	_ engine.Jail  = (*Counter)(nil)
 )
 
 // New checks args and returns the counter of jail opts.Name. It is pure:
@@ -243,15 +251,27 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 	if jail == "" {
 		jail = strings.TrimPrefix(opts.ID, "counter.")
 	}
-	return &Counter{
+	c := &Counter{
 		jail:     jail,
 		logger:   logger,
 		clock:    clock,
 		cfg:      cfg,
+		batch:    jailrun.NewBatch(opts.Store, logger, jail),
 		hosts:    map[hostKey]hostState{},
 		nextScan: math.MaxInt64,
 		rnd:      splitMix{cfg.seed},
-	}, nil
+	}
+	c.intake.Ignore, c.intake.FindTime, c.intake.Logger = cfg.ignore, cfg.findTime, logger
+	c.manual = jailrun.Manual{
+		Jail:      jail,
+		Control:   &c.ctl,
+		Now:       c.current,
+		Expire:    c.expire,
+		BanHost:   c.manualBan,
+		UnbanHost: c.manualUnban,
+		UnbanAll:  c.manualUnbanAll,
+	}
+	return c, nil
 }
 
 // seconds is d in seconds as fail2ban would hold it: an int when whole,
@@ -451,15 +471,21 @@ func (c *Counter) increasedBanTime(count int32) (float64, error) {
 }
 
 // Stats implements engine.Stats. The keys are "failures" (every failure
-// received, ignored ones included), "ignored", "bans", "unbans" and
-// "prolongs". It is safe to call while Run runs.
+// received, ignored ones included), "ignored", "bans" (restored ones
+// excluded), "unbans", "prolongs", "restored" (bans put back from the store
+// on start), "failures_behind_restored" (failures at or before the start of
+// a saved ban of their host: lines read again on start) and "store_errors"
+// (failed saves). It is safe to call while Run runs.
 func (c *Counter) Stats() map[string]int64 {
 	return map[string]int64{
-		"failures": c.stats.failures.Load(),
-		"ignored":  c.stats.ignored.Load(),
-		"bans":     c.stats.bans.Load(),
-		"unbans":   c.stats.unbans.Load(),
-		"prolongs": c.stats.prolongs.Load(),
+		"failures":                 c.intake.Failures.Load(),
+		"ignored":                  c.intake.Ignored.Load(),
+		"bans":                     c.stats.bans.Load(),
+		"unbans":                   c.stats.unbans.Load(),
+		"prolongs":                 c.stats.prolongs.Load(),
+		"restored":                 c.stats.restored.Load(),
+		"failures_behind_restored": c.intake.Behind.Load(),
+		"store_errors":             c.batch.Errors(),
 	}
 }
 
@@ -469,20 +495,14 @@ type BanInfo = engine.BanInfo
 // Banned returns the hosts banned now, in ban order. It is safe to call
 // while Run runs.
 func (c *Counter) Banned() []BanInfo {
+	// NOTE: a prolong changes a ban's end under mu, so the bans are read
+	// under mu, and sorted after.
 	c.mu.Lock()
 	out := make([]BanInfo, len(c.active))
 	seqs := make([]uint64, len(c.active))
 	for i, b := range c.active {
 		seqs[i] = b.Seq
-		out[i] = BanInfo{
-			Host:     b.host,
-			HostText: b.hostText,
-			Start:    b.start,
-			End:      b.end,
-			BanTime:  b.banTime,
-			BanCount: int(b.count),
-			Failures: b.failures,
-		}
+		out[i] = b.info()
 	}
 	c.mu.Unlock()
 	idx := make([]int, len(out))

@@ -81,6 +81,39 @@
 // already purged, and one older than all max_retry kept failures of its host
 // is dropped.
 //
+// # State across restarts
+//
+// In the daemon (engine.Options.Store set) every ban, prolong and unban is
+// saved before it is sent on, so a ban is never reported done before it
+// is durable. The actions made while taking the events at hand (up to 256
+// events or 1024 actions) are saved in one Store.Record call: a burst
+// costs a few disk syncs, not one per ban. When saving fails the error is
+// logged once per run of the same error and counted ("store_errors"), and
+// the actions are sent all the same: the bans apply, they are only lost on
+// a restart.
+//
+// Before it reads any input, Run restores the jail's saved bans (at the
+// clock's now): bans still running are put back and sent again, once, as
+// restored bans (Action.Restored; they are not saved again); bans that
+// ended while f2b was down, and running bans of hosts the ignore list now
+// holds (fail2ban does not restore those), are sent as restored unbans and
+// saved as ended; ended bans are history only. The saved ban count of every
+// host is kept, so escalation goes on from it. Failures of a host at or
+// before the start of its saved ban are not counted
+// ("failures_behind_restored"): they are lines a source read again on start
+// (engine.Options.Rewind), which the ban already stands for.
+//
+// # Manual commands
+//
+// The counter implements engine.Jail: Status, and Ban, Unban and UnbanAll,
+// which run inside Run and return once their actions are saved and sent
+// (jailerr.ErrNotRunning while Run is not running). Ban works as
+// fail2ban-client's banip: a ban at now with no failures and no matches,
+// whose time is the jail's ban time for the host's next ban, even for an
+// ignored host; a host banned already is an error (jailerr.ErrAlreadyBanned).
+// Unban lifts a ban at once (the unban's Start and End are that moment)
+// and clears the host's window; the host's ban count stays.
+//
 // When the input closes (the end of a replay, or shutdown) the counter
 // returns without lifting any ban: bans outlive the process.
 package window

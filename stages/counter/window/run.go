@@ -3,12 +3,12 @@ package window
 import (
 	"container/heap"
 	"context"
-	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
-	"math"
 	"net/netip"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 const (
@@ -23,68 +23,27 @@ const (
 
 // Run implements engine.Stage. It reads failures until in closes and then
 // returns nil without lifting any ban; it returns ctx's error on a hard stop.
-//
-// NOTE: every send to out selects on ctx.Done(), so a consumer that stopped
-// reading cannot block a hard stop. Run owns the window state; only the
-// counters behind Stats and the bans behind Banned are shared.
+// With a store it first restores the saved bans, and saves every action
+// before it sends it (see jailrun.Loop). Run owns the window state; only
+// the counters behind Stats and the bans behind Banned are shared.
 func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
-	var (
-		timer   engine.Timer     // created on the first arming
-		timerC  <-chan time.Time // nil while the timer is not armed
-		armedAt int64            // endNanos the timer is armed for
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev, ok := <-in:
-			if !ok {
-				return nil
+	l := jailrun.Loop{
+		Jail:    c.jail,
+		Clock:   c.clock,
+		Batch:   c.batch,
+		Control: &c.ctl,
+		Restore: c.restore,
+		Handle:  c.handle,
+		Expire:  func() { c.expire(c.current()) },
+		Wake: func() (int64, bool) {
+			// A ban is lifted once now has passed its End.
+			if len(c.queue) == 0 {
+				return 0, false
 			}
-			if err := c.handle(ctx, out, ev); err != nil {
-				return err
-			}
-		case <-timerC:
-			timerC = nil
-			if err := c.expire(ctx, out, c.current()); err != nil {
-				return err
-			}
-		}
-
-		// Keep one timer armed for the earliest End, just after it, since
-		// a ban is lifted once now has passed its End.
-		if len(c.queue) == 0 {
-			if timerC != nil {
-				timer.Stop()
-				timerC = nil
-			}
-			continue
-		}
-		next := c.queue[0]
-		if timerC != nil && armedAt == next.EndNanos {
-			continue
-		}
-		wall := c.clock.Now()
-		if wall.IsZero() {
-			continue // the clock does not run (replay): events drive unbans
-		}
-		d := next.end.Sub(wall)
-		if d < math.MaxInt64 {
-			d++
-		}
-		d = max(d, 1)
-		if timer == nil {
-			timer = c.clock.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		timerC, armedAt = timer.C(), next.EndNanos
+			return c.queue[0].EndNanos + 1, true
+		},
 	}
+	return l.Run(ctx, in, out)
 }
 
 // current is the counter's now: the later of the latest event time and the
@@ -99,17 +58,15 @@ func (c *Counter) current() time.Time {
 
 // handle takes one input event: it moves the clock, lifts the bans that are
 // due, purges expired windows now and then, and counts the failure if any.
-func (c *Counter) handle(ctx context.Context, out chan<- engine.Event, ev engine.Event) error {
+func (c *Counter) handle(ev engine.Event) {
 	if ev.Kind != engine.KindFailure {
-		return nil
+		return
 	}
 	if ev.Time.After(c.now) {
 		c.now = ev.Time
 	}
 	now := c.current()
-	if err := c.expire(ctx, out, now); err != nil {
-		return err
-	}
+	c.expire(now)
 	// NOTE: a purge scans the whole map, so it runs only once find_time
 	// has passed since the last one and a quarter as many failures have
 	// been kept since as the map holds: amortised O(1) per failure. It
@@ -120,34 +77,22 @@ func (c *Counter) handle(ctx context.Context, out chan<- engine.Event, ev engine
 		c.sweep(c.now)
 	}
 	if ev.Failure == nil {
-		return nil // a watermark, or nothing to count
+		return // a watermark, or nothing to count
 	}
-	return c.failure(ctx, out, ev.Time, ev.Failure, now)
+	c.failure(ev.Time, ev.Failure, now)
 }
 
 // failure counts one failure at t.
-func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.Time, f *engine.Failure, now time.Time) error {
-	c.stats.failures.Add(1)
-	host := f.Host.Unmap()
-	if host.Zone() != "" {
-		host = host.WithZone("")
-	}
-	if !host.IsValid() {
-		c.logger.Debug("failure without a valid host dropped", "host", f.HostText)
-		return nil
-	}
-	if c.cfg.ignore.Contains(host) {
-		c.stats.ignored.Add(1)
-		return nil
+func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
+	host, t, ok := c.intake.Admit(f, t, now, c.now)
+	if !ok {
+		return
 	}
 	k := keyOf(host)
 	h, known := c.hosts[k]
 	if h.ban != nil {
 		c.stats.whileBanned.Add(1)
-		return nil
-	}
-	if t.IsZero() {
-		t = now
+		return
 	}
 	tn := nanos(t)
 	m := c.cfg.maxRetry
@@ -161,7 +106,8 @@ func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.T
 		ft := min(int64(c.cfg.findTime), maxNanos)
 		for s := max(0, p-m+1); s <= min(p, n+1-m); s++ {
 			if mergedTime(&h, p, tn, s+m-1)-mergedTime(&h, p, tn, s) <= ft {
-				return c.ban(ctx, out, k, host, &h, p, s, t, tn, f, now)
+				c.ban(k, host, &h, p, s, t, tn, f, now)
+				return
 			}
 		}
 	}
@@ -169,12 +115,15 @@ func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.T
 	switch {
 	case n == m:
 		if p == 0 {
-			return nil // older than all m kept: no later window can use it
+			return // older than all m kept: no later window can use it
 		}
 		h.dropOldest()
 		p--
 	case n == len(h.buf):
 		c.grow(&h)
+	}
+	if n == 0 {
+		c.failed.Add(1)
 	}
 	h.insert(p, entry{t: tn, f: f})
 	c.hosts[k] = h
@@ -182,7 +131,6 @@ func (c *Counter) failure(ctx context.Context, out chan<- engine.Event, t time.T
 		c.peak = max(c.peak, len(c.hosts))
 	}
 	c.sinceSweep++
-	return nil
 }
 
 // mergedTime is the time of the i-th oldest failure of the kept ones of h
@@ -209,7 +157,7 @@ func mergedFailure(h *hostState, p int, f *engine.Failure, i int) *engine.Failur
 
 // ban bans host (key k, state h) for the m failures from s of its kept ones
 // with the new failure f at t inserted at p.
-func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, host netip.Addr, h *hostState, p, s int, t time.Time, tn int64, f *engine.Failure, now time.Time) error {
+func (c *Counter) ban(k hostKey, host netip.Addr, h *hostState, p, s int, t time.Time, tn int64, f *engine.Failure, now time.Time) {
 	m := c.cfg.maxRetry
 	last := s + m - 1
 	lines := 0
@@ -230,15 +178,23 @@ func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, h
 	}
 
 	c.release(h)
+	c.newBan(k, host, h, f.HostText, f.Fields, start, m, matches)
+	// A late failure can make a ban that has ended already.
+	c.expire(now)
+}
+
+// newBan bans host (key k, state h, its window already released) from
+// start, for failures; it queues the ban action.
+func (c *Counter) newBan(k hostKey, host netip.Addr, h *hostState, hostText string, fields map[string]string, start time.Time, failures int, matches []string) {
 	h.count++
 	d := c.banDuration(h.count)
 	b := &ban{
 		host:     host,
-		hostText: f.HostText,
-		fields:   f.Fields,
+		hostText: hostText,
+		fields:   fields,
 		start:    start,
 		banTime:  d,
-		failures: m,
+		failures: failures,
 		count:    h.count,
 		Slot:     unbanq.Slot{Seq: c.seq, Index: -1},
 	}
@@ -256,7 +212,7 @@ func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, h
 	c.mu.Unlock()
 	c.stats.bans.Add(1)
 
-	err := c.send(ctx, out, engine.Event{
+	c.batch.Add(engine.Event{
 		Kind: engine.KindAction,
 		Time: start,
 		Action: &engine.Action{
@@ -264,7 +220,7 @@ func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, h
 			Jail:     c.jail,
 			Host:     host,
 			HostText: b.hostText,
-			Failures: m,
+			Failures: failures,
 			BanTime:  d,
 			Start:    start,
 			End:      b.end,
@@ -273,17 +229,12 @@ func (c *Counter) ban(ctx context.Context, out chan<- engine.Event, k hostKey, h
 			Fields:   b.fields,
 		},
 	})
-	if err != nil {
-		return err
-	}
-	// A late failure can make a ban that has ended already.
-	return c.expire(ctx, out, now)
 }
 
 // expire lifts, in End order, every ban whose End lies before now.
-func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.Time) error {
+func (c *Counter) expire(now time.Time) {
 	if len(c.queue) == 0 {
-		return nil
+		return
 	}
 	nn := nanos(now)
 	for len(c.queue) > 0 && c.queue[0].EndNanos < nn {
@@ -296,7 +247,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 		c.active.Remove(b)
 		c.mu.Unlock()
 		c.stats.unbans.Add(1)
-		err := c.send(ctx, out, engine.Event{
+		c.batch.Add(engine.Event{
 			Kind: engine.KindAction,
 			Time: b.end,
 			Action: &engine.Action{
@@ -312,11 +263,7 @@ func (c *Counter) expire(ctx context.Context, out chan<- engine.Event, now time.
 				Fields:   b.fields,
 			},
 		})
-		if err != nil {
-			return err
-		}
 	}
-	return nil
 }
 
 // sweep forgets the failures of hosts whose newest failure is older than
@@ -363,19 +310,12 @@ func (c *Counter) grow(h *hostState) {
 
 // release empties h's ring, keeping a full-size buffer for reuse.
 func (c *Counter) release(h *hostState) {
+	if h.n > 0 {
+		c.failed.Add(-1)
+	}
 	if len(h.buf) == c.cfg.maxRetry && len(h.buf) <= maxFreeBuf && len(c.free) < maxFree {
 		clear(h.buf)
 		c.free = append(c.free, h.buf)
 	}
 	h.buf, h.head, h.n = nil, 0, 0
-}
-
-// send hands ev to out unless ctx is done first.
-func (c *Counter) send(ctx context.Context, out chan<- engine.Event, ev engine.Event) error {
-	select {
-	case out <- ev:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -120,5 +120,18 @@ type ban struct {
 	count       int32 // BanCount
 }
 
+// info describes b for status.
+func (b *ban) info() engine.BanInfo {
+	return engine.BanInfo{
+		Host:     b.host,
+		HostText: b.hostText,
+		Start:    b.start,
+		End:      b.end,
+		BanTime:  b.banTime,
+		BanCount: int(b.count),
+		Failures: b.failures,
+	}
+}
+
 // QueueSlot implements unbanq.Item.
 func (b *ban) QueueSlot() *unbanq.Slot { return &b.Slot }

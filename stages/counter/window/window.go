@@ -1,10 +1,8 @@
 package window
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"log/slog"
 	"math"
 	"slices"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 // Attribute names, as error messages and the front end name them.
@@ -102,13 +102,17 @@ type config struct {
 }
 
 // Counter is the built stage: the counter of one jail. Run owns its window
-// state and must not run twice at once; Stats and Banned may be called from
-// any goroutine while it runs.
+// state and must not run twice at once; Stats, Banned and the engine.Jail
+// methods may be called from any goroutine while it runs.
 type Counter struct {
 	jail   string
 	logger *slog.Logger
 	clock  engine.Clock
 	cfg    config
+	batch  *jailrun.Batch  // the actions made, saved and sent together
+	ctl    jailrun.Control // carries manual commands into Run
+	manual jailrun.Manual  // the manual commands
+	intake jailrun.Intake  // checks failures first; counts failures and ignored ones
 
 	// Run state: read and written by the Run goroutine only.
 	hosts      map[hostKey]hostState // every host with kept failures, a ban or ban history
@@ -127,13 +131,16 @@ type Counter struct {
 	active unbanq.Active[*ban] // running bans, in no order
 
 	stats struct {
-		failures, ignored, whileBanned, bans, unbans atomic.Int64
+		whileBanned, bans, unbans atomic.Int64
+		restored                  atomic.Int64 // bans put back from the store
 	}
+	failed atomic.Int64 // hosts with kept failures
 }
 
 var (
 	_ engine.Stage = (*Counter)(nil)
 	_ engine.Stats = (*Counter)(nil)
+	_ engine.Jail  = (*Counter)(nil)
 )
 
 // New checks args and returns the counter of jail opts.Name. It is pure:
@@ -161,13 +168,25 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 	if jail == "" {
 		jail = strings.TrimPrefix(opts.ID, "counter.")
 	}
-	return &Counter{
+	c := &Counter{
 		jail:   jail,
 		logger: logger,
 		clock:  clock,
 		cfg:    cfg,
+		batch:  jailrun.NewBatch(opts.Store, logger, jail),
 		hosts:  map[hostKey]hostState{},
-	}, nil
+	}
+	c.intake.Ignore, c.intake.FindTime, c.intake.Logger = cfg.ignore, cfg.findTime, logger
+	c.manual = jailrun.Manual{
+		Jail:      jail,
+		Control:   &c.ctl,
+		Now:       c.current,
+		Expire:    c.expire,
+		BanHost:   c.manualBan,
+		UnbanHost: c.manualUnban,
+		UnbanAll:  c.manualUnbanAll,
+	}
+	return c, nil
 }
 
 // parseArgs checks every attribute and reports every bad one, so validate
@@ -250,14 +269,20 @@ func (c *Counter) banDuration(n int32) time.Duration {
 
 // Stats implements engine.Stats. The keys are "failures" (every failure
 // received, ignored ones included), "ignored", "failures_while_banned",
-// "bans" and "unbans". It is safe to call while Run runs.
+// "bans" (restored ones excluded), "unbans", "restored" (bans put back from
+// the store on start), "failures_behind_restored" (failures at or before
+// the start of a saved ban of their host: lines read again on start) and
+// "store_errors" (failed saves). It is safe to call while Run runs.
 func (c *Counter) Stats() map[string]int64 {
 	return map[string]int64{
-		"failures":              c.stats.failures.Load(),
-		"ignored":               c.stats.ignored.Load(),
-		"failures_while_banned": c.stats.whileBanned.Load(),
-		"bans":                  c.stats.bans.Load(),
-		"unbans":                c.stats.unbans.Load(),
+		"failures":                 c.intake.Failures.Load(),
+		"ignored":                  c.intake.Ignored.Load(),
+		"failures_while_banned":    c.stats.whileBanned.Load(),
+		"bans":                     c.stats.bans.Load(),
+		"unbans":                   c.stats.unbans.Load(),
+		"restored":                 c.stats.restored.Load(),
+		"failures_behind_restored": c.intake.Behind.Load(),
+		"store_errors":             c.batch.Errors(),
 	}
 }
 
@@ -270,18 +295,10 @@ func (c *Counter) Banned() []BanInfo {
 	c.mu.Lock()
 	bs := slices.Clone(c.active)
 	c.mu.Unlock()
-	slices.SortFunc(bs, func(x, y *ban) int { return cmp.Compare(x.Seq, y.Seq) })
+	unbanq.InOrder(bs)
 	out := make([]BanInfo, len(bs))
 	for i, b := range bs {
-		out[i] = BanInfo{
-			Host:     b.host,
-			HostText: b.hostText,
-			Start:    b.start,
-			End:      b.end,
-			BanTime:  b.banTime,
-			BanCount: int(b.count),
-			Failures: b.failures,
-		}
+		out[i] = b.info()
 	}
 	return out
 }

@@ -189,3 +189,7 @@ func (s *Source) Stats() map[string]int64 {
 		"bad_entries": s.stats.bad.Load(),
 	}
 }
+
+// Files implements engine.FileLister: what the source reads, as status
+// reports name it.
+func (s *Source) Files() []string { return []string{"journal"} }

@@ -99,7 +99,15 @@ Its configuration is an HCL pipeline of sources, matchers, counters and sinks.`,
 		newReplayCmd(io, nil),
 		newImportCmd(io, nil),
 		newRegexCmd(io, nil),
+		newRunCmd(io, nil),
 		newVersionCmd(io),
+		newPingCmd(io),
+		newStatusCmd(io),
+		newBannedCmd(io),
+		newBanCmd(io),
+		newUnbanCmd(io),
+		newReloadCmd(io),
+		newStopCmd(io),
 	)
 	return root
 }

@@ -3,6 +3,11 @@
 // goroutine or timer per ban), and the unordered set that status reads.
 package unbanq
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Slot is what a queued ban carries for its queue.
 type Slot struct {
 	EndNanos int64  // when the ban ends, Unix nanoseconds
@@ -77,4 +82,9 @@ func (a *Active[T]) Remove(b T) {
 	var zero T
 	s[last] = zero
 	*a = s[:last]
+}
+
+// InOrder sorts bans in ban order (Slot.Seq), in place.
+func InOrder[T Item](bans []T) {
+	slices.SortFunc(bans, func(x, y T) int { return cmp.Compare(x.QueueSlot().Seq, y.QueueSlot().Seq) })
 }

@@ -1,0 +1,185 @@
+package ticket
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
+	"github.com/f2bproject/f2b/stages/counter/jailerr"
+)
+
+// restore puts the bans saved in the store back, before Run reads any
+// input: running ones in force again, and every host's ban history, which
+// ban_time_increment reads, as fail2ban's database keeps it.
+func (c *Counter) restore() {
+	n := c.batch.Restore(c.current(), c.cfg.ignore.Contains, &c.intake.Floors, c.keep)
+	c.stats.restored.Add(int64(n))
+}
+
+// keep takes one saved record: its ban history (unless fail2ban's purge
+// would have dropped it by now, see ban_history_age), and, when running,
+// its ban.
+func (c *Counter) keep(r engine.BanRecord, running bool) {
+	k := keyOf(r.Host)
+	h := c.hosts[k]
+	perm := jailrun.Permanent(r)
+	count := int32(min(max(r.BanCount, 1), math.MaxInt32))
+	hist := history{count: count, tob: int64(math.RoundToEven(secs(r.Start))), banSec: -1}
+	if !perm {
+		hist.banSec = r.BanTime.Seconds()
+	}
+	if running || !c.expired(hist, secs(c.current())) {
+		h.hist = hist
+	}
+	if running {
+		b := &ban{
+			host:     r.Host,
+			hostText: r.HostText,
+			start:    r.Start,
+			startSec: secs(r.Start),
+			failures: r.Failures,
+			count:    count,
+			Slot:     unbanq.Slot{Seq: c.seq, Index: -1},
+			banTime:  engine.Permanent,
+			banSec:   -1,
+		}
+		if b.hostText == "" {
+			b.hostText = r.Host.String()
+		}
+		c.seq++
+		if !perm {
+			// The saved End may be a prolonged one: the ban time is
+			// whatever reaches it.
+			b.end, b.banTime, b.EndNanos = r.End, r.End.Sub(r.Start), nanos(r.End)
+			b.banSec = secs(r.End) - b.startSec
+			heap.Push(&c.queue, b)
+			c.nextScan = min(c.nextScan, b.EndNanos)
+		}
+		h.ban = b
+		c.mu.Lock()
+		c.active.Add(b)
+		c.mu.Unlock()
+	}
+	if h.tk != nil || h.ban != nil || h.hist.count > 0 {
+		c.hosts[k] = h
+		c.peak = max(c.peak, len(c.hosts))
+	}
+}
+
+// Status implements engine.Jail. CurrentlyFailed counts the hosts with an
+// open ticket; a stale ticket is counted until its host fails again or the
+// next purge drops it. It is safe to call while Run runs.
+func (c *Counter) Status() engine.JailStatus {
+	return jailrun.Status(c.jail, c.failed.Load(), c.intake.Counted.Load(), c.stats.bans.Load(), c.Banned())
+}
+
+// Ban implements engine.Jail: it bans host now, as fail2ban-client's
+// `set JAIL banip` does. It returns an error wrapping
+// jailerr.ErrAlreadyBanned when host is banned already, and one wrapping
+// jailerr.ErrNotRunning when Run is not running.
+func (c *Counter) Ban(ctx context.Context, host netip.Addr) error { return c.manual.Ban(ctx, host) }
+
+// Unban implements engine.Jail: it lifts the running ban of host now and
+// reports whether there was one.
+func (c *Counter) Unban(ctx context.Context, host netip.Addr) (bool, error) {
+	return c.manual.Unban(ctx, host)
+}
+
+// UnbanAll implements engine.Jail: it lifts every running ban now and
+// returns how many.
+func (c *Counter) UnbanAll(ctx context.Context) (int, error) { return c.manual.UnbanEvery(ctx) }
+
+// manualBan bans host at now, in the Run goroutine, as fail2ban's banip
+// (Actions.addBannedIP) does: a BanTicket at now with no failures and no
+// matches goes through the same ban path as a ticket that reached
+// max_retry, so its ban time is ban_time, increased by the host's history
+// with ban_time_increment (the observer's banFound), and it joins the
+// history. The ignore list does not stop it: fail2ban checks ignoreip only
+// for failures and restored bans. The host's open ticket, if any, stays,
+// as fail2ban's FailManager keeps it. fail2ban quietly extends the ban of a
+// host banned already; here that is an error, so the caller can say so.
+func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
+	k := keyOf(host)
+	h := c.hosts[k]
+	if h.ban != nil {
+		return jailerr.AlreadyBanned(c.jail, host)
+	}
+	nowSec := secs(now)
+	if c.expired(h.hist, nowSec) {
+		h.hist = history{}
+	}
+	open := h.tk
+	h.tk = &ticket{first: nowSec, last: nowSec, lastTime: now, hostText: host.String()}
+	ev, ok := c.ban(&h, host, now)
+	h.tk = open
+	if h.tk != nil || h.ban != nil || h.hist.count > 0 {
+		c.hosts[k] = h
+		c.peak = max(c.peak, len(c.hosts))
+	}
+	if ok {
+		c.batch.Add(ev)
+	}
+	return nil
+}
+
+// manualUnban lifts the ban of host at now, if it has one.
+func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
+	k := keyOf(host)
+	if h := c.hosts[k]; h.ban != nil {
+		c.lift(k, &h, now)
+		return true
+	}
+	return false
+}
+
+// manualUnbanAll lifts every running ban at now, in ban order.
+func (c *Counter) manualUnbanAll(now time.Time) int {
+	// NOTE: no lock: only the Run goroutine changes the set.
+	bs := slices.Clone(c.active)
+	unbanq.InOrder(bs)
+	for _, b := range bs {
+		k := keyOf(b.host)
+		h := c.hosts[k]
+		c.lift(k, &h, now)
+	}
+	return len(bs)
+}
+
+// lift ends the running ban of host k (state h) at now, before its time.
+// The host's open ticket is dropped too, so old failures do not ban it
+// again at once (fail2ban keeps it). Its ban history stays: fail2ban's
+// unbanip deletes the host's bips row, but the store keeps the ended ban
+// as history across a restart, and forgetting it only until then would
+// make escalation depend on restarts.
+func (c *Counter) lift(k hostKey, h *hostState, now time.Time) {
+	b := h.ban
+	if b.Index >= 0 {
+		heap.Remove(&c.queue, b.Index)
+	}
+	h.ban = nil
+	if h.tk != nil {
+		h.tk = nil
+		c.failed.Add(-1)
+	}
+	if h.hist.count == 0 {
+		delete(c.hosts, k)
+	} else {
+		c.hosts[k] = *h
+	}
+	c.mu.Lock()
+	c.active.Remove(b)
+	info := b.info()
+	c.mu.Unlock()
+	c.stats.unbans.Add(1)
+	c.batch.Add(jailrun.LiftedUnban(c.jail, info, b.fields, now))
+}
+
+// FindTime implements engine.Windowed: how far back the counter looks, so
+// the daemon re-reads that much of the logs on start.
+func (c *Counter) FindTime() time.Duration { return c.cfg.findTime }

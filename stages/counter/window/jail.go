@@ -1,0 +1,143 @@
+package window
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
+	"github.com/f2bproject/f2b/stages/counter/jailerr"
+)
+
+// restore puts the bans saved in the store back, before Run reads any
+// input: running ones in force again, and every host's ban count, which
+// escalation reads.
+func (c *Counter) restore() {
+	n := c.batch.Restore(c.current(), c.cfg.ignore.Contains, &c.intake.Floors, c.keep)
+	c.stats.restored.Add(int64(n))
+}
+
+// keep takes one saved record: its ban count, and, when running, its ban.
+func (c *Counter) keep(r engine.BanRecord, running bool) {
+	k := keyOf(r.Host)
+	h := c.hosts[k]
+	h.count = max(h.count, int32(min(max(r.BanCount, 0), math.MaxInt32)))
+	if running {
+		b := &ban{
+			host:     r.Host,
+			hostText: r.HostText,
+			start:    r.Start,
+			banTime:  engine.Permanent,
+			failures: r.Failures,
+			count:    h.count,
+			Slot:     unbanq.Slot{Seq: c.seq, Index: -1},
+		}
+		if b.hostText == "" {
+			b.hostText = r.Host.String()
+		}
+		c.seq++
+		if !jailrun.Permanent(r) {
+			b.banTime, b.end, b.EndNanos = r.BanTime, r.End, nanos(r.End)
+			heap.Push(&c.queue, b)
+		}
+		h.ban = b
+		c.mu.Lock()
+		c.active.Add(b)
+		c.mu.Unlock()
+	}
+	c.hosts[k] = h
+	c.peak = max(c.peak, len(c.hosts))
+}
+
+// Status implements engine.Jail. CurrentlyFailed counts the hosts with
+// kept failures; a host whose failures have all aged out of find_time is
+// counted until the next purge forgets them. It is safe to call while Run
+// runs.
+func (c *Counter) Status() engine.JailStatus {
+	return jailrun.Status(c.jail, c.failed.Load(), c.intake.Counted.Load(), c.stats.bans.Load(), c.Banned())
+}
+
+// Ban implements engine.Jail: it bans host now, as fail2ban-client's
+// `set JAIL banip` does. It returns an error wrapping
+// jailerr.ErrAlreadyBanned when host is banned already, and one wrapping
+// jailerr.ErrNotRunning when Run is not running.
+func (c *Counter) Ban(ctx context.Context, host netip.Addr) error { return c.manual.Ban(ctx, host) }
+
+// Unban implements engine.Jail: it lifts the running ban of host now and
+// reports whether there was one.
+func (c *Counter) Unban(ctx context.Context, host netip.Addr) (bool, error) {
+	return c.manual.Unban(ctx, host)
+}
+
+// UnbanAll implements engine.Jail: it lifts every running ban now and
+// returns how many.
+func (c *Counter) UnbanAll(ctx context.Context) (int, error) { return c.manual.UnbanEvery(ctx) }
+
+// manualBan bans host at now, in the Run goroutine. As fail2ban's banip
+// (Actions.addBannedIP) does, the ban has no failures and no matches, its
+// time is the jail's ban time for the host's next ban (escalation
+// included), and the ignore list does not stop it: fail2ban checks
+// ignoreip only for failures and restored bans. fail2ban quietly extends
+// the ban of a host banned already; here that is an error, so the caller
+// can say so.
+func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
+	k := keyOf(host)
+	h := c.hosts[k]
+	if h.ban != nil {
+		return jailerr.AlreadyBanned(c.jail, host)
+	}
+	c.release(&h) // the window starts afresh, as after any ban
+	c.newBan(k, host, &h, host.String(), nil, now, 0, nil)
+	return nil
+}
+
+// manualUnban lifts the ban of host at now, if it has one.
+func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
+	k := keyOf(host)
+	if h := c.hosts[k]; h.ban != nil {
+		c.lift(k, &h, now)
+		return true
+	}
+	return false
+}
+
+// manualUnbanAll lifts every running ban at now, in ban order.
+func (c *Counter) manualUnbanAll(now time.Time) int {
+	// NOTE: no lock: only the Run goroutine changes the set.
+	bs := slices.Clone(c.active)
+	unbanq.InOrder(bs)
+	for _, b := range bs {
+		k := keyOf(b.host)
+		h := c.hosts[k]
+		c.lift(k, &h, now)
+	}
+	return len(bs)
+}
+
+// lift ends the running ban of host k (state h) at now, before its time.
+// The host's window is cleared too, so it takes max_retry fresh failures
+// to ban it again. Its ban count stays: the store keeps the ended ban as
+// history across a restart, so escalation goes on from it either way.
+func (c *Counter) lift(k hostKey, h *hostState, now time.Time) {
+	b := h.ban
+	if b.Index >= 0 {
+		heap.Remove(&c.queue, b.Index)
+	}
+	h.ban = nil
+	c.release(h)
+	c.hosts[k] = *h
+	c.mu.Lock()
+	c.active.Remove(b)
+	c.mu.Unlock()
+	c.stats.unbans.Add(1)
+	c.batch.Add(jailrun.LiftedUnban(c.jail, b.info(), b.fields, now))
+}
+
+// FindTime implements engine.Windowed: how far back the counter looks, so
+// the daemon re-reads that much of the logs on start.
+func (c *Counter) FindTime() time.Duration { return c.cfg.findTime }
