@@ -9,6 +9,7 @@ import (
 	"github.com/f2bproject/f2b/stages/sink/command"
 	"github.com/f2bproject/f2b/stages/sink/exec"
 	logsink "github.com/f2bproject/f2b/stages/sink/log"
+	"github.com/f2bproject/f2b/stages/sink/nftables"
 	"github.com/f2bproject/f2b/stages/source/file"
 	"github.com/f2bproject/f2b/stages/source/journal"
 	"github.com/f2bproject/f2b/stages/source/stdin"
@@ -26,5 +27,6 @@ func Registry() *engine.Registry {
 	logsink.Register(r)
 	exec.Register(r)
 	command.Register(r)
+	nftables.Register(r)
 	return r
 }

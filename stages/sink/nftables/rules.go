@@ -1,0 +1,147 @@
+package nftables
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Address families of the sets: each jail has one set per family.
+const (
+	famV4 = 0
+	famV6 = 1
+)
+
+var famSuffix = [2]string{"_v4", "_v6"}
+
+func famOf(a netip.Addr) int {
+	if a.Is4() {
+		return famV4
+	}
+	return famV6
+}
+
+// chainName is the chain of the sink named name: "input_" and the name,
+// with anything nft would not read as part of a name turned into '_'.
+func chainName(name string) string {
+	var b strings.Builder
+	b.WriteString("input_")
+	for _, r := range name {
+		if b.Len() >= 6+32 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 6 {
+		b.WriteString("f2b")
+	}
+	return b.String()
+}
+
+// setBase is the stem of a jail's set names (stem_v4, stem_v6): the jail
+// name when nft can take it as it is, else "j_" and a hash of the name,
+// stable across restarts. Only names from here go into a script, so a
+// jail name never needs escaping.
+func setBase(jail string) string {
+	if nameRE.MatchString(jail) {
+		return jail
+	}
+	h := sha256.Sum256([]byte(jail))
+	return "j_" + hex.EncodeToString(h[:8])
+}
+
+// baseOfSet returns the stem of a set name of ours, or false.
+func baseOfSet(name string) (string, int, bool) {
+	for fam, suf := range famSuffix {
+		if base, ok := strings.CutSuffix(name, suf); ok && nameRE.MatchString(base) {
+			return base, fam, true
+		}
+	}
+	return "", 0, false
+}
+
+// setDecl is the body of a set of family fam: its type and flags.
+func (c *config) setDecl(fam int) string {
+	typ := "ipv4_addr"
+	if fam == famV6 {
+		typ = "ipv6_addr"
+	}
+	if c.prefix[fam] != 0 {
+		return "{ type " + typ + "; flags interval,timeout; }"
+	}
+	return "{ type " + typ + "; flags timeout; }"
+}
+
+// setType and setFlags are what `nft -j list` reports for a set of
+// family fam as setDecl declares it.
+func (c *config) setType(fam int) string {
+	if fam == famV6 {
+		return "ipv6_addr"
+	}
+	return "ipv4_addr"
+}
+
+func (c *config) setFlags(fam int) []string {
+	if c.prefix[fam] != 0 {
+		return []string{"interval", "timeout"}
+	}
+	return []string{"timeout"}
+}
+
+// chainDecl is the body of the sink's chain.
+func (c *config) chainDecl() string {
+	return "{ type filter hook input priority " + strconv.Itoa(c.priority) + "; policy accept; }"
+}
+
+// rules are the chain's rules for the sets of base: one per family.
+func (c *config) rules(base string) [2]string {
+	var match strings.Builder
+	switch n := len(c.protocols); {
+	case n == 0:
+	case n == 1 && len(c.ports) > 0:
+		// "tcp dport …" implies the protocol.
+		match.WriteString(" " + c.protocols[0] + " dport " + c.portSet())
+	case n == 1:
+		match.WriteString(" meta l4proto " + c.protocols[0])
+	default:
+		match.WriteString(" meta l4proto { " + strings.Join(c.protocols, ", ") + " }")
+		if len(c.ports) > 0 {
+			match.WriteString(" th dport " + c.portSet())
+		}
+	}
+	verdict := " counter drop"
+	if c.reject {
+		verdict = " counter reject"
+		if len(c.protocols) == 1 && c.protocols[0] == "tcp" {
+			verdict = " counter reject with tcp reset"
+		}
+	}
+	return [2]string{
+		"ip saddr @" + base + famSuffix[famV4] + match.String() + verdict,
+		"ip6 saddr @" + base + famSuffix[famV6] + match.String() + verdict,
+	}
+}
+
+// portSet writes the ports as nft reads them: "22" or "{ 22, 8000-8080 }".
+func (c *config) portSet() string {
+	parts := make([]string, len(c.ports))
+	for i, p := range c.ports {
+		if p.lo == p.hi {
+			parts[i] = strconv.Itoa(int(p.lo))
+		} else {
+			parts[i] = fmt.Sprintf("%d-%d", p.lo, p.hi)
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "{ " + strings.Join(parts, ", ") + " }"
+}
