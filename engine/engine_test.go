@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -285,3 +286,91 @@ func TestRegistryPanicsOnDuplicate(t *testing.T) {
 	}()
 	r.Register(Registration{Kind: "source", Type: "test", NewArgs: func() any { return nil }, Build: func(Options, any) (Stage, error) { return nil, nil }})
 }
+
+// gateSink reads nothing until its gate opens.
+type gateSink struct {
+	gate chan struct{}
+	collectSink
+}
+
+func (g *gateSink) Run(ctx context.Context, in <-chan Event, out chan<- Event) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil
+	}
+	return g.collectSink.Run(ctx, in, out)
+}
+
+// TestSlowSinkDoesNotBlockOthers: a sink that reads nothing for a while
+// does not hold back its sibling, and still gets every event later.
+func TestSlowSinkDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	slow := &gateSink{gate: make(chan struct{})}
+	fast := &collectSink{}
+	sp := Spec{Nodes: []NodeSpec{
+		spec("source", "test", "src", &countSource{n: 5000}),
+		spec("sink", "lines", "slow", slow, "source.src"),
+		spec("sink", "lines", "fast", fast, "source.src"),
+	}}
+	g, problems := Compile(sp, testRegistry(), BuildOptions{})
+	if g == nil {
+		t.Fatalf("Compile: %v", problems)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(t.Context(), RunOptions{Buffer: 4}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fast.mu.Lock()
+		n := len(fast.seen)
+		fast.mu.Unlock()
+		if n == 5000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fast sink got %d of 5000 events while the slow one was stuck", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(slow.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range slow.seen {
+		if s != fmt.Sprint(i) {
+			t.Fatalf("slow sink event %d = %q: order lost", i, s)
+		}
+	}
+	if len(slow.seen) != 5000 {
+		t.Fatalf("the slow sink got %d of 5000 events", len(slow.seen))
+	}
+}
+
+func TestElasticPushesBackWhenFull(t *testing.T) {
+	t.Parallel()
+	in := make(chan Event)
+	out := make(chan Event)
+	go elastic(t.Context(), in, out, 3, discardLogger(), "sink.x")
+	for i := range 3 {
+		in <- Event{Time: time.Unix(int64(i), 0)}
+	}
+	select {
+	case in <- Event{}:
+		t.Fatal("a full queue took a fourth event")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if ev := <-out; ev.Time.Unix() != 0 {
+		t.Fatalf("first out = %v", ev.Time)
+	}
+	in <- Event{Time: time.Unix(3, 0)} // room again
+	close(in)
+	var got []int64
+	for ev := range out {
+		got = append(got, ev.Time.Unix())
+	}
+	if fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("rest = %v", got)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -83,11 +83,17 @@ func (g *Graph) Run(ctx context.Context, opts RunOptions) error {
 		if n.reg.In == KindNone {
 			stageCtx = softCtx
 		}
-		wg.Go(func() {
-			var src <-chan Event
-			if in != nil {
-				src = in
+		var src <-chan Event
+		if in != nil {
+			src = in
+			if n.reg.Out == KindNone {
+				// A sink reads from its own elastic queue (see elastic).
+				q := make(chan Event, opts.Buffer)
+				wg.Go(func() { elastic(hardCtx, in, q, sinkQueueLimit, g.logger, id) })
+				src = q
 			}
+		}
+		wg.Go(func() {
 			err := n.stage.Run(stageCtx, src, out)
 			// A stage that returns context.Canceled because it was told to
 			// stop has not failed.
@@ -97,8 +103,8 @@ func (g *Graph) Run(ctx context.Context, opts RunOptions) error {
 			}
 			close(out)
 			// A stage that returned early must not block its upstreams.
-			if in != nil {
-				for range in {
+			if src != nil {
+				for range src {
 				}
 			}
 		})
