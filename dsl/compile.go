@@ -212,3 +212,32 @@ func sentence(msg string) string {
 	}
 	return msg
 }
+
+// CheckEnv asks every stage of g that needs something of the machine
+// (engine.EnvChecker) whether it is there, and returns its answer as
+// errors at the block or attribute concerned.
+func (p *Pipeline) CheckEnv(g *engine.Graph) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, id := range g.Nodes() {
+		st, _ := g.Stage(id)
+		ec, ok := st.(engine.EnvChecker)
+		if !ok {
+			continue
+		}
+		err := ec.CheckEnv()
+		if err == nil {
+			continue
+		}
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			for _, d := range p.diagnose(&engine.NodeError{Severity: engine.SeverityError, ID: id, Input: -1, Summary: "Missing on this machine", Err: e}) {
+				d.Summary = "Missing on this machine"
+				diags = append(diags, d)
+			}
+		}
+	}
+	return diags
+}

@@ -96,3 +96,12 @@ type Windowed interface {
 type FileLister interface {
 	Files() []string
 }
+
+// EnvChecker is implemented by stages that need something of the machine
+// (a binary such as nft or ipset, a readable file). `f2b validate
+// --check-env` asks them before run time. CheckEnv may do I/O but must not
+// change anything. Errors should be *confval.AttrError values naming the
+// attribute concerned.
+type EnvChecker interface {
+	CheckEnv() error
+}

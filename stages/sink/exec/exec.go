@@ -16,6 +16,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/lookpath"
 	"github.com/f2bproject/f2b/stages/sink/internal/proc"
 	"github.com/f2bproject/f2b/stages/sink/internal/sinkfmt"
 )
@@ -396,4 +397,19 @@ func displayArgv(args []string) string {
 		}
 	}
 	return string(b)
+}
+
+// CheckEnv implements engine.EnvChecker: the program of every hook must be
+// installed.
+func (s *Sink) CheckEnv() error {
+	var errs []error
+	for _, c := range []*command{s.start, s.ban, s.unban, s.prolong, s.stop} {
+		if c == nil {
+			continue
+		}
+		if _, err := lookpath.Find(c.argv.expand(&engine.Event{})[0]); err != nil {
+			errs = append(errs, &confval.AttrError{Attr: c.hook, Index: 0, Err: err})
+		}
+	}
+	return errors.Join(errs...)
 }

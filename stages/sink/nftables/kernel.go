@@ -328,3 +328,6 @@ func (e *jsonSetElem) UnmarshalJSON(b []byte) error {
 	}
 	return e.val.UnmarshalJSON(b)
 }
+
+// CheckEnv implements engine.EnvChecker: nft must be installed.
+func (s *Sink) CheckEnv() error { return CheckEnv() }

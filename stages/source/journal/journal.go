@@ -34,6 +34,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/lookpath"
 )
 
 // Arguments configure a journal source.
@@ -193,3 +194,11 @@ func (s *Source) Stats() map[string]int64 {
 // Files implements engine.FileLister: what the source reads, as status
 // reports name it.
 func (s *Source) Files() []string { return []string{"journal"} }
+
+// CheckEnv implements engine.EnvChecker: journalctl must be installed.
+func (s *Source) CheckEnv() error {
+	if _, err := lookpath.Find(s.args.Journalctl); err != nil {
+		return confval.AttrErr("journalctl", err)
+	}
+	return nil
+}

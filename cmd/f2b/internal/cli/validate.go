@@ -12,9 +12,10 @@ import (
 )
 
 type validateOptions struct {
-	io     IOStreams
-	paths  []string
-	format string
+	io       IOStreams
+	paths    []string
+	format   string
+	checkEnv bool
 }
 
 func newValidateCmd(io IOStreams, runF func(*validateOptions) error) *cobra.Command {
@@ -25,6 +26,11 @@ func newValidateCmd(io IOStreams, runF func(*validateOptions) error) *cobra.Comm
 		Long: `Validate runs every static check on a pipeline: syntax, schema, references,
 event types, cycles, regexes, durations and zones. A PATH is a file or a
 directory whose *.hcl files form one pipeline.
+
+With --check-env it also asks each stage whether what it needs at run time
+is on this machine (nft, ipset, iptables, journalctl, sendmail, the
+programs of sink "exec"…), so a missing tool shows up before the daemon
+starts.
 
 Exit status: 0 valid, 78 invalid, 2 usage error.`,
 		Args: cobra.MinimumNArgs(1),
@@ -40,12 +46,21 @@ Exit status: 0 valid, 78 invalid, 2 usage error.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&opts.checkEnv, "check-env", false, "also check that the tools the stages run are installed")
 	return cmd
 }
 
 func runValidate(opts *validateOptions) error {
 	reg := all.Registry()
-	_, files, diags := loadAndCompile(opts.paths, reg, engine.BuildOptions{})
+	p, diags := dsl.Load(opts.paths, reg)
+	files := p.Files
+	if p.Decoded() {
+		g, d := p.Compile(p.Spec, reg, engine.BuildOptions{})
+		diags = append(diags, d...)
+		if g != nil && opts.checkEnv {
+			diags = append(diags, p.CheckEnv(g)...)
+		}
+	}
 	dsl.SortDiagnostics(diags)
 	if opts.format == "json" {
 		if err := dsl.WriteJSON(opts.io.Out, diags); err != nil {

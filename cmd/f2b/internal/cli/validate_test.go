@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestValidateCheckEnv: --check-env reports a program a sink runs that is
+// not installed, at the element naming it; without the flag the pipeline
+// is valid.
+func TestValidateCheckEnv(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.hcl")
+	src := `source "file" "a" {
+  paths = ["/var/log/auth.log"]
+}
+matcher "regex" "m" {
+  inputs = [source.a]
+  fail   = ["^x <HOST>$"]
+}
+counter "window" "c" {
+  inputs = [matcher.m]
+}
+sink "exec" "fw" {
+  inputs = [counter.c]
+  ban    = ["f2b-no-such-tool", "add", "{ip}"]
+  unban  = ["sh", "-c", "true"]
+}
+`
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "validate", p); code != ExitOK {
+		t.Fatalf("validate: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := run(t, "validate", "--check-env", p)
+	if code != ExitInvalid {
+		t.Fatalf("validate --check-env: exit %d, want %d\n%s", code, ExitInvalid, stderr)
+	}
+	for _, want := range []string{p + ":13:13: Missing on this machine", "Program f2b-no-such-tool is not installed"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Count(stderr, "Missing on this machine") != 1 {
+		t.Errorf("want exactly one problem (sh is installed):\n%s", stderr)
+	}
+}
