@@ -9,7 +9,9 @@ import (
 	"github.com/f2bproject/f2b/stages/sink/command"
 	"github.com/f2bproject/f2b/stages/sink/exec"
 	logsink "github.com/f2bproject/f2b/stages/sink/log"
+	"github.com/f2bproject/f2b/stages/sink/mail"
 	"github.com/f2bproject/f2b/stages/sink/nftables"
+	"github.com/f2bproject/f2b/stages/sink/webhook"
 	"github.com/f2bproject/f2b/stages/source/file"
 	"github.com/f2bproject/f2b/stages/source/journal"
 	"github.com/f2bproject/f2b/stages/source/stdin"
@@ -28,5 +30,7 @@ func Registry() *engine.Registry {
 	exec.Register(r)
 	command.Register(r)
 	nftables.Register(r)
+	mail.Register(r)
+	webhook.Register(r)
 	return r
 }
