@@ -17,8 +17,10 @@ import (
 // into an f2b pipeline. Each jail becomes
 //
 //   - a source "file" reading its logpath (shared by every jail that reads
-//     the same files), or with backend = systemd a source "journal" of its
-//     own reading the filter's journalmatch (importer_journal.go),
+//     the same files; on a first start from findtime ago, from = "recent",
+//     as fail2ban does, or from the end for `logpath … tail`), or with
+//     backend = systemd a source "journal" of its own reading the filter's
+//     journalmatch (importer_journal.go),
 //   - a matcher "regex" with its filter's failregex, ignoreregex,
 //     prefregex, maxlines, datepattern, logtimezone and usedns,
 //   - a counter "ticket" named after the jail (f2b status shows it as the
@@ -148,7 +150,8 @@ type importWarning struct {
 type importSource struct {
 	id     string
 	paths  []string
-	tail   map[string]bool
+	tail   map[string]bool // paths some jail reads with `tail`
+	head   map[string]bool // paths some jail reads without it
 	jails  []*importJail
 	active bool // some jail reading it is enabled
 }
@@ -327,15 +330,15 @@ func (im *importer) source(ij *importJail) *importSource {
 	key := strings.Join(sorted, "\x00")
 	s := im.sourceByKey[key]
 	if s == nil {
-		s = &importSource{id: im.sourceIDs.take(sourceName(paths[0])), paths: paths, tail: map[string]bool{}}
+		s = &importSource{id: im.sourceIDs.take(sourceName(paths[0])), paths: paths, tail: map[string]bool{}, head: map[string]bool{}}
 		im.sourceByKey[key] = s
 		im.sources = append(im.sources, s)
 	}
-	lp, _ := opt(j, "logpath")
 	for i, p := range j.LogPath {
-		if i < len(j.LogTail) && j.LogTail[i] && !s.tail[p] {
+		if i < len(j.LogTail) && j.LogTail[i] {
 			s.tail[p] = true
-			im.warn(j, lp, "logpath %s tail: fail2ban starts reading this file at its end; f2b's file source has no such option", p)
+		} else {
+			s.head[p] = true
 		}
 	}
 	s.jails = append(s.jails, ij)
@@ -396,13 +399,26 @@ func (im *importer) common() []byte {
 		}
 		t.comment(0, "logpath of "+plural(len(who), "jail", "jails")+" "+strings.Join(who, ", "))
 		var tails []string
+		allTail := true
 		for _, p := range s.paths {
 			if s.tail[p] {
 				tails = append(tails, p)
 			}
+			if s.head[p] {
+				allTail = false
+			}
 		}
-		if len(tails) > 0 {
+		from, fromNote := `"recent"`, "first start: from findtime ago, as fail2ban"
+		switch {
+		case allTail:
+			from, fromNote = `"end"`, "logpath … tail"
 			t.comment(0, "fail2ban reads "+strings.Join(tails, ", ")+" from the end (logpath … tail).")
+		case len(tails) > 0:
+			// One source starts all its files alike: of fail2ban's two
+			// starts, the one that reads more, so no failure is missed.
+			t.comment(0, "fail2ban reads "+strings.Join(tails, ", ")+" from the end (logpath … tail) for "+
+				"some jails or paths and from findtime ago for the others; this source has one start "+
+				"for all: from findtime ago, which reads more.")
 		}
 		t.open(0, "source "+label("file")+" "+label(s.id))
 		if !s.active {
@@ -410,6 +426,7 @@ func (im *importer) common() []byte {
 			t.attr(1, "enabled", "false", "")
 		}
 		t.attr(1, "paths", stringList(s.paths, 1), "")
+		t.attr(1, "from", from, fromNote)
 		t.close(0)
 	}
 	return t.formatted()

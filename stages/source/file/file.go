@@ -44,13 +44,33 @@
 // while lines move and when the stage stops. On start a file that is still
 // the same file resumes at its position; a file rotated while f2b was down
 // is found by its inode in the same directory and its rest read before the
-// new file; a file that changed otherwise is read from its start. A file
-// without a position is read from its end (from = "end", the default) or
-// whole (from = "start"). With Options.Rewind, a resumed file starts at the
-// checkpoint Rewind ago and the lines before the saved position are marked
-// Line.Recount, so counters rebuild the failure windows the restart lost.
-// A crash (no save on stop) may repeat up to a second of lines; a clean
-// stop neither loses nor repeats any.
+// new file; a file that changed otherwise is read from its start. With
+// Options.Rewind, a resumed file starts at the checkpoint Rewind ago and
+// the lines before the saved position are marked Line.Recount, so counters
+// rebuild the failure windows the restart lost. A crash (no save on stop)
+// may repeat up to a second of lines; a clean stop neither loses nor
+// repeats any.
+//
+// # First start
+//
+// A file without a saved position is read from its end (from = "end", the
+// default), whole (from = "start"), or from its recent lines (from =
+// "recent"): from the first line dated at or after now - Options.Rewind,
+// what fail2ban does for a logpath without `tail`, so that failures of
+// the last find_time before the start count. That line is found by a
+// binary search over byte offsets: each probe reads one chunk, skips to
+// the next line start and takes the first line with a date (the default
+// date detection, as the merge of replay uses; undated lines are
+// skipped). The undated lines between the last older line and that line
+// are read too, as fail2ban does (they continue the older line); undated
+// lines that end a file of only older lines are not. Dates that do not
+// grow through the file (several writers, a clock step) make the search
+// err towards reading earlier: from the line found it walks back over
+// the lines dated up to a minute before the cutoff and takes in any at or
+// after it. Without a line with a date, or without a Rewind, "recent"
+// reads from the end. The lines read are new lines, not Recount: nothing
+// of them was counted before. Files that appear later are read from
+// their start whatever `from` says.
 package file
 
 import (
@@ -79,8 +99,12 @@ type Arguments struct {
 	// set up).
 	Backend string `hcl:"backend,optional"`
 	// From is where a file without a saved position is read from on the
-	// first start: "end" (only new lines) or "start" (the whole file).
-	// Files that appear while f2b runs are always read from their start.
+	// first start: "end" (only new lines), "start" (the whole file) or
+	// "recent" (from the first line dated at or after now minus the
+	// longest find_time of the pipeline's counters, found by a binary
+	// search; as "end" when no line has a date or no counter has a
+	// find_time). Files that appear while f2b runs are always read from
+	// their start.
 	From string `hcl:"from,optional"`
 	// PollInterval is how often the polling backend looks at the files,
 	// and how often the inotify backend evaluates the globs again as a
@@ -103,6 +127,7 @@ const (
 	BackendPolling = "polling"
 	FromEnd        = "end"
 	FromStart      = "start"
+	FromRecent     = "recent"
 )
 
 // minPollInterval keeps a mistyped interval from turning the poll loop
@@ -132,7 +157,7 @@ type Source struct {
 	opts    engine.Options
 	paths   []string
 	backend string
-	fromEnd bool
+	from    string // FromEnd, FromStart or FromRecent
 	poll    time.Duration
 	stats   Counts
 
@@ -172,8 +197,8 @@ func New(opts engine.Options, args *Arguments) (*Source, error) {
 		errs = append(errs, confval.AttrErr(attrBackend, fmt.Errorf("unknown backend %q; use %q, %q or %q", backend, BackendAuto, BackendInotify, BackendPolling)))
 	}
 	from := orDefault(args.From, def.From)
-	if from != FromEnd && from != FromStart {
-		errs = append(errs, confval.AttrErr(attrFrom, fmt.Errorf("unknown start %q; use %q or %q", from, FromEnd, FromStart)))
+	if !slices.Contains([]string{FromEnd, FromStart, FromRecent}, from) {
+		errs = append(errs, confval.AttrErr(attrFrom, fmt.Errorf("unknown start %q; use %q, %q or %q", from, FromEnd, FromStart, FromRecent)))
 	}
 	poll, err := confval.ParseDuration(orDefault(args.PollInterval, def.PollInterval), false)
 	switch {
@@ -193,7 +218,7 @@ func New(opts engine.Options, args *Arguments) (*Source, error) {
 	if opts.Clock == nil {
 		opts.Clock = engine.WallClock{}
 	}
-	return &Source{opts: opts, paths: args.Paths, backend: backend, fromEnd: from == FromEnd, poll: poll}, nil
+	return &Source{opts: opts, paths: args.Paths, backend: backend, from: from, poll: poll}, nil
 }
 
 // orDefault returns s, or def when s is empty.

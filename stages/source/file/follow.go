@@ -13,6 +13,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/logtime"
 )
 
 // saveEvery is how often positions are saved while lines move. A crash
@@ -80,6 +81,9 @@ type runner struct {
 	lastSave time.Time
 	saved    map[string]string // key → value last saved
 	gone     []string          // keys to delete on the next save
+
+	// det finds the dates of lines for from = "recent"; made on first use.
+	det *logtime.Detector
 
 	// Start only: saved positions by file, and the keys that had one.
 	byID  map[fileID]*position

@@ -474,7 +474,7 @@ func TestNewChecksAttributes(t *testing.T) {
 		}
 	}
 	s, err := New(engine.Options{}, &Arguments{Paths: []string{"/x"}, Backend: "polling", From: "start", PollInterval: "250ms"})
-	if err != nil || s.backend != BackendPolling || s.fromEnd || s.poll != 250*time.Millisecond {
+	if err != nil || s.backend != BackendPolling || s.from != FromStart || s.poll != 250*time.Millisecond {
 		t.Fatalf("New = %+v, %v", s, err)
 	}
 	r := engine.NewRegistry()

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/f2bproject/f2b/logtime"
 )
 
 // place sets where a file opened at start is read from: its saved
@@ -22,9 +24,11 @@ func (rn *runner) place(f *follower, r *reader, size int64) error {
 	case rn.known[f.key]:
 		r.startAt(0, 0, rn.now)
 		rn.log.Info("file changed since its position was saved; reading it from its start", "path", f.path)
-	case !rn.s.fromEnd:
+	case rn.s.from == FromStart:
 		r.startAt(0, 0, rn.now)
 		rn.log.Info("following file from its start", "path", f.path)
+	case rn.s.from == FromRecent && rn.rewind > 0:
+		return rn.placeRecent(f, r, size)
 	default:
 		off, line, err := lastLineEnd(r.f, rn.buf)
 		if err != nil {
@@ -33,6 +37,40 @@ func (rn *runner) place(f *follower, r *reader, size int64) error {
 		r.startAt(off, line, rn.now)
 		rn.log.Info("following file from its end", "path", f.path, "offset", off, "line", line)
 	}
+	return nil
+}
+
+// placeRecent places r at the first line dated at or after now - Rewind
+// (from = "recent"), or at the end when no line has a date. The lines
+// from there on are new lines: nothing of the file was counted before.
+func (rn *runner) placeRecent(f *follower, r *reader, size int64) error {
+	if rn.det == nil {
+		det, err := logtime.New(logtime.Options{})
+		if err != nil {
+			return err
+		}
+		rn.det = det
+	}
+	cutoff := rn.now.Add(-rn.rewind)
+	off, ok, err := seekRecent(r.f, size, rn.det, rn.now, cutoff, len(rn.buf))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		off, line, err := lastLineEnd(r.f, rn.buf)
+		if err != nil {
+			return err
+		}
+		r.startAt(off, line, rn.now)
+		rn.log.Info("following file from its end: no line has a date to find recent lines by", "path", f.path, "offset", off, "line", line)
+		return nil
+	}
+	line, err := countLines(r.f, off, rn.buf)
+	if err != nil {
+		return err
+	}
+	r.startAt(off, line, rn.now)
+	rn.log.Info("following file from its recent lines", "path", f.path, "since", cutoff, "offset", off, "line", line)
 	return nil
 }
 
