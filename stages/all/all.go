@@ -8,9 +8,13 @@ import (
 	"github.com/f2bproject/f2b/stages/matcher/regex"
 	"github.com/f2bproject/f2b/stages/sink/command"
 	"github.com/f2bproject/f2b/stages/sink/exec"
+	"github.com/f2bproject/f2b/stages/sink/fwcmd"
+	"github.com/f2bproject/f2b/stages/sink/hostsdeny"
+	"github.com/f2bproject/f2b/stages/sink/iptables"
 	logsink "github.com/f2bproject/f2b/stages/sink/log"
 	"github.com/f2bproject/f2b/stages/sink/mail"
 	"github.com/f2bproject/f2b/stages/sink/nftables"
+	"github.com/f2bproject/f2b/stages/sink/route"
 	"github.com/f2bproject/f2b/stages/sink/webhook"
 	"github.com/f2bproject/f2b/stages/source/file"
 	"github.com/f2bproject/f2b/stages/source/journal"
@@ -30,6 +34,10 @@ func Registry() *engine.Registry {
 	exec.Register(r)
 	command.Register(r)
 	nftables.Register(r)
+	iptables.Register(r)
+	hostsdeny.Register(r)
+	route.Register(r)
+	fwcmd.Register(r)
 	mail.Register(r)
 	webhook.Register(r)
 	return r

@@ -1,0 +1,291 @@
+package iptables
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/f2bproject/f2b/confval"
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/lookpath"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwrun"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+)
+
+// Block labels and attribute names.
+const (
+	typeName      = "iptables"
+	attrUseIpset  = "use_ipset"
+	attrIptables  = "iptables"
+	attrIp6tables = "ip6tables"
+	attrChain     = "chain"
+	attrBlock     = "block"
+	attrPorts     = "ports"
+	attrProtocol  = "protocol"
+	attrPrefixV4  = "prefix_v4"
+	attrPrefixV6  = "prefix_v6"
+)
+
+// ipsetMaxTimeout is the longest element timeout the sink gives ipset, in
+// seconds (what every kernel takes; fail2ban's limit too). A longer ban
+// gets an element without timeout, which its unban removes.
+const ipsetMaxTimeout = 2147483
+
+// ipsetMaxElem is the maxelem of the sink's sets: far above any jail's
+// bans (ipset's default, 65536, is within reach of a busy server).
+const ipsetMaxElem = 1048576
+
+// Arguments are the attributes of a sink "iptables" block.
+type Arguments struct {
+	// UseIpset is true (bans in ipset sets, one rule per jail), false (one
+	// rule per ban), or "auto" (the default): ipset when its program is
+	// installed.
+	UseIpset cty.Value `hcl:"use_ipset,optional"`
+	// Iptables is the iptables program: "iptables" (the default; on Debian
+	// its nf_tables flavour), "iptables-legacy", "iptables-nft" or a path.
+	// The IPv6 one and the -save and -restore ones are named after it.
+	Iptables string `hcl:"iptables,optional"`
+	// Ip6tables overrides the IPv6 program named after Iptables.
+	Ip6tables string `hcl:"ip6tables,optional"`
+	// Chain is the built-in chain of the filter table that jumps to the
+	// jails' chains: "INPUT" (the default), or e.g. "FORWARD".
+	Chain string `hcl:"chain,optional"`
+	// Block is "drop" (the default) or "reject" (ICMP port unreachable).
+	Block string `hcl:"block,optional"`
+	// Ports are the destination ports closed to banned hosts: numbers or
+	// ranges ("22", "8000-8080"). Empty: all ports.
+	Ports []string `hcl:"ports,optional"`
+	// Protocol is "tcp" (the default), "udp", "sctp", "dccp", "udplite",
+	// a list of these, or "all" (every packet; no ports).
+	Protocol cty.Value `hcl:"protocol,optional"`
+	// PrefixV4 and PrefixV6, when set, ban the whole network of that
+	// length around a banned address (hash:net sets, or rules on the
+	// network).
+	PrefixV4 int `hcl:"prefix_v4,optional"`
+	PrefixV6 int `hcl:"prefix_v6,optional"`
+	// FlushOnStop removes the sink's rules, chains and sets when it stops.
+	FlushOnStop bool `hcl:"flush_on_stop,optional"`
+}
+
+// Register adds sink "iptables" to r.
+func Register(r *engine.Registry) {
+	r.Register(engine.Registration{
+		Kind:    "sink",
+		Type:    typeName,
+		In:      engine.KindAction,
+		Out:     engine.KindNone,
+		Summary: "blocks banned hosts with iptables rules, through ipset sets when ipset is installed",
+		NewArgs: func() any { return &Arguments{} },
+		Build: func(opts engine.Options, args any) (engine.Stage, error) {
+			a, ok := args.(*Arguments)
+			if !ok {
+				return nil, fmt.Errorf("sink %q: arguments are %T, want *iptables.Arguments", typeName, args)
+			}
+			s, err := New(opts, a)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	})
+}
+
+// ipsetMode is the use_ipset setting.
+type ipsetMode uint8
+
+const (
+	ipsetAuto ipsetMode = iota
+	ipsetOn
+	ipsetOff
+)
+
+// config is the checked configuration of a sink.
+type config struct {
+	useIpset    ipsetMode
+	bins        [2]string // iptables, ip6tables
+	from        string    // the built-in chain that jumps to ours
+	reject      bool
+	ports       []portRange
+	protocols   []string // sorted; empty: all
+	prefix      [2]int
+	flushOnStop bool
+}
+
+// Sink is a running sink "iptables".
+type Sink struct {
+	cfg    config
+	logger *slog.Logger
+	clock  engine.Clock
+
+	// Test hooks: wrap runs every program in a network namespace; the
+	// durations shorten the driver's timings.
+	wrap        []string
+	restoreIdle time.Duration
+	staleGrace  time.Duration
+	retryFirst  time.Duration
+
+	driver atomic.Pointer[fwsync.Driver]
+	ipset  atomic.Bool // the Run uses ipset
+}
+
+var _ engine.Stage = (*Sink)(nil)
+
+// chainRE is a built-in chain name.
+var chainRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,27}$`)
+
+// New checks args and returns the sink. It does no I/O. Errors are
+// *confval.AttrError values naming the attribute, joined.
+func New(opts engine.Options, args *Arguments) (*Sink, error) {
+	if args == nil {
+		args = &Arguments{}
+	}
+	var errs []error
+	cfg := config{from: args.Chain, flushOnStop: args.FlushOnStop}
+	if cfg.from == "" {
+		cfg.from = "INPUT"
+	}
+	if !chainRE.MatchString(cfg.from) {
+		errs = append(errs, confval.AttrErr(attrChain, fmt.Errorf("%q is not a chain name such as \"INPUT\" or \"FORWARD\"", cfg.from)))
+	}
+	mode, err := parseUseIpset(args.UseIpset)
+	if err != nil {
+		errs = append(errs, confval.AttrErr(attrUseIpset, err))
+	}
+	cfg.useIpset = mode
+	bin := args.Iptables
+	if bin == "" {
+		bin = "iptables"
+	}
+	if !strings.Contains(filepath.Base(bin), "iptables") {
+		errs = append(errs, confval.AttrErr(attrIptables, fmt.Errorf("%q is not an iptables program (iptables, iptables-legacy, iptables-nft or a path to one)", bin)))
+	}
+	cfg.bins[0] = bin
+	cfg.bins[1] = args.Ip6tables
+	if cfg.bins[1] == "" {
+		dir, base := filepath.Split(bin)
+		cfg.bins[1] = dir + strings.Replace(base, "iptables", "ip6tables", 1)
+	}
+	switch args.Block {
+	case "", "drop":
+	case "reject":
+		cfg.reject = true
+	default:
+		errs = append(errs, confval.AttrErr(attrBlock, fmt.Errorf("unknown block %q; use \"drop\" or \"reject\"", args.Block)))
+	}
+	ports, perrs := parsePorts(args.Ports)
+	errs = append(errs, perrs...)
+	cfg.ports = mergePorts(ports)
+	protos, all, err := parseProtocols(args.Protocol)
+	if err != nil {
+		errs = append(errs, confval.AttrErr(attrProtocol, err))
+	}
+	cfg.protocols = protos
+	if all && len(args.Ports) > 0 {
+		errs = append(errs, confval.AttrErr(attrPorts, errors.New(`protocol "all" blocks every packet of a banned host and takes no ports; name the protocols ("tcp", "udp") to block ports`)))
+	}
+	for fam, p := range []struct {
+		attr     string
+		bits     int
+		min, max int
+	}{{attrPrefixV4, args.PrefixV4, 8, 32}, {attrPrefixV6, args.PrefixV6, 16, 128}} {
+		switch {
+		case p.bits == 0 || p.bits == p.max:
+		case p.bits < p.min || p.bits > p.max:
+			errs = append(errs, confval.AttrErr(p.attr, fmt.Errorf("%d is out of range: give a network length from %d to %d", p.bits, p.min, p.max)))
+		default:
+			cfg.prefix[fam] = p.bits
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s := &Sink{cfg: cfg, logger: opts.Logger, clock: opts.Clock}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+func parseUseIpset(v cty.Value) (ipsetMode, error) {
+	if v == cty.NilVal || v.IsNull() {
+		return ipsetAuto, nil
+	}
+	if !v.IsWhollyKnown() {
+		return 0, errors.New("value is not known")
+	}
+	switch v.Type() {
+	case cty.Bool:
+		if v.True() {
+			return ipsetOn, nil
+		}
+		return ipsetOff, nil
+	case cty.String:
+		if v.AsString() == "auto" {
+			return ipsetAuto, nil
+		}
+		return 0, fmt.Errorf("%q is not a setting; use true, false or \"auto\"", v.AsString())
+	}
+	return 0, fmt.Errorf("want true, false or \"auto\", not a %s", v.Type().FriendlyName())
+}
+
+// programs returns the programs a Run needs: ipset is known by then.
+func (c *config) programs(useIpset bool) []string {
+	var out []string
+	for _, b := range c.bins {
+		out = append(out, b, b+"-restore", b+"-save")
+	}
+	if useIpset {
+		out = append(out, "ipset")
+	}
+	return out
+}
+
+// resolveIpset decides whether a Run uses ipset.
+func (c *config) resolveIpset() bool {
+	switch c.useIpset {
+	case ipsetOn:
+		return true
+	case ipsetOff:
+		return false
+	}
+	_, err := lookpath.Find("ipset")
+	return err == nil
+}
+
+// CheckEnv implements engine.EnvChecker: the iptables programs, and
+// ipset when use_ipset = true, must be installed.
+func (s *Sink) CheckEnv() error {
+	var errs []error
+	for _, p := range s.cfg.programs(s.cfg.useIpset == ipsetOn) {
+		if _, err := lookpath.Find(p); err != nil {
+			attr := attrIptables
+			if p == "ipset" {
+				attr = attrUseIpset
+			}
+			errs = append(errs, confval.AttrErr(attr, fmt.Errorf("sink %q: %w", typeName, err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns the sink's counts: iptables_batches,
+// iptables_elements_added, iptables_elements_deleted, iptables_errors
+// (see fwsync.Driver.Stats).
+func (s *Sink) Stats() map[string]int64 {
+	if d := s.driver.Load(); d != nil {
+		return d.Stats()
+	}
+	return fwsync.New(fwsync.Config{Type: typeName}, nil).Stats()
+}
+
+// runner returns the program runner of a Run.
+func (s *Sink) runner() *fwrun.Runner {
+	return &fwrun.Runner{Wrap: s.wrap}
+}

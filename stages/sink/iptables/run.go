@@ -1,0 +1,61 @@
+package iptables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/lookpath"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+)
+
+// Run implements engine.Stage: it finds the programs, then keeps the
+// sets (or chains) in line with the actions it reads until in is closed.
+// It never writes to out.
+func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
+	useIpset := s.cfg.resolveIpset()
+	b := &backend{cfg: &s.cfg, s: s, run: s.runner(), ipset: useIpset, ipsetBin: "ipset"}
+	var errs []error
+	for fam, bin := range s.cfg.bins {
+		b.bins[fam] = bin
+		if s.wrap != nil {
+			continue // the test's namespace runs the programs by name
+		}
+		p, err := lookpath.Find(bin)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		b.bins[fam] = p
+	}
+	if useIpset && s.wrap == nil {
+		p, err := lookpath.Find("ipset")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		b.ipsetBin = p
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("sink %q: %w", typeName, errors.Join(errs...))
+	}
+	cfg := fwsync.Config{
+		Type:        typeName,
+		Prefix:      s.cfg.prefix,
+		GroupOf:     stem,
+		FlushOnStop: s.cfg.flushOnStop,
+		Logger:      s.logger,
+		Clock:       s.clock,
+		RestoreIdle: s.restoreIdle,
+		StaleGrace:  s.staleGrace,
+		RetryFirst:  s.retryFirst,
+	}
+	if useIpset {
+		cfg.Timeout = timeout
+	}
+	d := fwsync.New(cfg, b)
+	s.driver.Store(d)
+	s.ipset.Store(useIpset)
+	s.logger.Info("iptables sink starting", "ipset", useIpset, "iptables", b.bins[0], "ip6tables", b.bins[1], "chain", s.cfg.from)
+	return d.Run(ctx, in)
+}

@@ -1,0 +1,201 @@
+package route
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/f2bproject/f2b/confval"
+	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/lookpath"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwrun"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+)
+
+// Block labels and attribute names.
+const (
+	typeName     = "route"
+	attrType     = "type"
+	attrProto    = "route_proto"
+	attrTable    = "table"
+	attrPrefixV4 = "prefix_v4"
+	attrPrefixV6 = "prefix_v6"
+
+	defaultProto = 252
+	mainTable    = 254
+)
+
+// Arguments are the attributes of a sink "route" block.
+type Arguments struct {
+	// Type is the route type: "blackhole" (the default; packets to the
+	// host are dropped silently), "unreachable" or "prohibit" (the sender
+	// of a packet to the host gets an ICMP error).
+	Type string `hcl:"type,optional"`
+	// RouteProto is the protocol number the sink marks its routes with
+	// (252 by default): the routes with it are the sink's, so it never
+	// touches another route. It must be one no other program uses.
+	RouteProto int `hcl:"route_proto,optional"`
+	// Table is the routing table (a number); the main table by default.
+	Table int `hcl:"table,optional"`
+	// PrefixV4 and PrefixV6, when set, route the whole network of that
+	// length around a banned address.
+	PrefixV4 int `hcl:"prefix_v4,optional"`
+	PrefixV6 int `hcl:"prefix_v6,optional"`
+	// FlushOnStop removes the sink's routes when it stops.
+	FlushOnStop bool `hcl:"flush_on_stop,optional"`
+}
+
+// Register adds sink "route" to r.
+func Register(r *engine.Registry) {
+	r.Register(engine.Registration{
+		Kind:    "sink",
+		Type:    typeName,
+		In:      engine.KindAction,
+		Out:     engine.KindNone,
+		Summary: "blocks banned hosts with blackhole (or unreachable, prohibit) routes",
+		NewArgs: func() any { return &Arguments{} },
+		Build: func(opts engine.Options, args any) (engine.Stage, error) {
+			a, ok := args.(*Arguments)
+			if !ok {
+				return nil, fmt.Errorf("sink %q: arguments are %T, want *route.Arguments", typeName, args)
+			}
+			s, err := New(opts, a)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	})
+}
+
+// config is the checked configuration of a sink.
+type config struct {
+	typ         string
+	proto       string
+	table       string
+	prefix      [2]int
+	flushOnStop bool
+}
+
+// Sink is a running sink "route".
+type Sink struct {
+	cfg    config
+	logger *slog.Logger
+	clock  engine.Clock
+
+	// Test hooks: wrap runs ip in a network namespace; the durations
+	// shorten the driver's timings.
+	wrap        []string
+	restoreIdle time.Duration
+	staleGrace  time.Duration
+	retryFirst  time.Duration
+
+	driver atomic.Pointer[fwsync.Driver]
+}
+
+var _ engine.Stage = (*Sink)(nil)
+
+// New checks args and returns the sink. It does no I/O. Errors are
+// *confval.AttrError values naming the attribute, joined.
+func New(opts engine.Options, args *Arguments) (*Sink, error) {
+	if args == nil {
+		args = &Arguments{}
+	}
+	var errs []error
+	cfg := config{typ: args.Type, flushOnStop: args.FlushOnStop}
+	switch cfg.typ {
+	case "":
+		cfg.typ = "blackhole"
+	case "blackhole", "unreachable", "prohibit":
+	default:
+		errs = append(errs, confval.AttrErr(attrType, fmt.Errorf("unknown route type %q; use \"blackhole\", \"unreachable\" or \"prohibit\"", args.Type)))
+	}
+	proto := args.RouteProto
+	if proto == 0 {
+		proto = defaultProto
+	}
+	if proto < 5 || proto > 255 {
+		// 0 to 4 are the kernel's and the admin's routes (unspec,
+		// redirect, kernel, boot, static).
+		errs = append(errs, confval.AttrErr(attrProto, fmt.Errorf("%d is not usable: give a protocol number from 5 to 255 that no other program uses (252 by default)", args.RouteProto)))
+	}
+	cfg.proto = strconv.Itoa(proto)
+	table := args.Table
+	if table == 0 {
+		table = mainTable
+	}
+	if table < 1 || table > 1<<31 || table == 255 {
+		errs = append(errs, confval.AttrErr(attrTable, fmt.Errorf("%d is not a usable routing table: give a number other than 255 (local), or leave it out for the main table", args.Table)))
+	}
+	cfg.table = strconv.Itoa(table)
+	for fam, p := range []struct {
+		attr     string
+		bits     int
+		min, max int
+	}{{attrPrefixV4, args.PrefixV4, 8, 32}, {attrPrefixV6, args.PrefixV6, 16, 128}} {
+		switch {
+		case p.bits == 0 || p.bits == p.max:
+		case p.bits < p.min || p.bits > p.max:
+			errs = append(errs, confval.AttrErr(p.attr, fmt.Errorf("%d is out of range: give a network length from %d to %d", p.bits, p.min, p.max)))
+		default:
+			cfg.prefix[fam] = p.bits
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s := &Sink{cfg: cfg, logger: opts.Logger, clock: opts.Clock}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// CheckEnv implements engine.EnvChecker: the ip program (iproute2) must be
+// installed.
+func (s *Sink) CheckEnv() error {
+	if _, err := lookpath.Find("ip"); err != nil {
+		return fmt.Errorf("sink %q needs the ip program (package iproute2): %w", typeName, err)
+	}
+	return nil
+}
+
+// Stats returns the sink's counts: route_batches, route_elements_added,
+// route_elements_deleted, route_errors (see fwsync.Driver.Stats).
+func (s *Sink) Stats() map[string]int64 {
+	if d := s.driver.Load(); d != nil {
+		return d.Stats()
+	}
+	return fwsync.New(fwsync.Config{Type: typeName}, nil).Stats()
+}
+
+// Run implements engine.Stage: it keeps the sink's routes in line with
+// the actions it reads until in is closed. It never writes to out.
+func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
+	ip := "ip"
+	if s.wrap == nil {
+		p, err := lookpath.Find("ip")
+		if err != nil {
+			return fmt.Errorf("sink %q needs the ip program (package iproute2): %w", typeName, err)
+		}
+		ip = p
+	}
+	b := &backend{cfg: &s.cfg, logger: s.logger, run: &fwrun.Runner{Wrap: s.wrap}, ip: ip}
+	d := fwsync.New(fwsync.Config{
+		Type:        typeName,
+		Groups:      []string{""},
+		Prefix:      s.cfg.prefix,
+		FlushOnStop: s.cfg.flushOnStop,
+		Logger:      s.logger,
+		Clock:       s.clock,
+		RestoreIdle: s.restoreIdle,
+		StaleGrace:  s.staleGrace,
+		RetryFirst:  s.retryFirst,
+	}, b)
+	s.driver.Store(d)
+	return d.Run(ctx, in)
+}
