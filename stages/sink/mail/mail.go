@@ -15,6 +15,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/lookpath"
 	"github.com/f2bproject/f2b/stages/sink/internal/notify"
 )
 
@@ -444,4 +445,21 @@ func (s *Sink) Stats() map[string]int64 {
 		"mail_retried": s.retried.Load(),
 		"mail_dropped": s.lost.Load() + s.queue.Dropped(),
 	}
+}
+
+// CheckEnv implements engine.EnvChecker: the sendmail binary must be
+// installed when mail goes through it, and whois when whois is asked for.
+func (s *Sink) CheckEnv() error {
+	var errs []error
+	if s.smtp == nil {
+		if _, err := lookpath.Find(s.sendmail); err != nil {
+			errs = append(errs, confval.AttrErr(attrSendmail, err))
+		}
+	}
+	if s.whois {
+		if _, err := lookpath.Find(s.whoisCmd); err != nil {
+			errs = append(errs, confval.AttrErr(attrWhois, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -778,3 +778,21 @@ digest = "10m"
 		t.Errorf("decoded sink = %+v", s)
 	}
 }
+
+func TestCheckEnvSendmail(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(engine.Options{}, &Arguments{To: cty.StringVal("root"), Sendmail: dir + "/no-sendmail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckEnv(); err == nil || !strings.Contains(err.Error(), "no-sendmail") {
+		t.Errorf("CheckEnv = %v, want the missing sendmail named", err)
+	}
+	s, err = New(engine.Options{}, &Arguments{To: cty.StringVal("root"), SMTP: "127.0.0.1:25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckEnv(); err != nil {
+		t.Errorf("SMTP needs no binary: %v", err)
+	}
+}
