@@ -36,21 +36,6 @@ type backend struct {
 	applied map[fwsync.Key]bool
 }
 
-func famOf(p netip.Prefix) int {
-	if p.Addr().Is4() {
-		return 0
-	}
-	return 1
-}
-
-// addrText is a banned address or network as the tools write it.
-func addrText(p netip.Prefix) string {
-	if p.Bits() == p.Addr().BitLen() {
-		return p.Addr().String()
-	}
-	return p.String()
-}
-
 // Sync implements fwsync.Backend: pf gets its anchor's table and rule;
 // pf's tables and ufw's rules (marked by their comment) are read back;
 // firewalld and shorewall cannot be, so the restored bans are applied
@@ -71,7 +56,7 @@ func (b *backend) Sync(ctx context.Context, groups []string) (map[string]map[net
 				return nil, fmt.Errorf("reading table %s: %w", pfTable(g), err)
 			}
 			for _, f := range strings.Fields(string(out)) {
-				if p, ok := parseNet(f); ok {
+				if p, ok := fwsync.ParseNet(f); ok {
 					held[g][p] = fwsync.Elem{}
 				}
 			}
@@ -95,15 +80,6 @@ func (b *backend) Sync(ctx context.Context, groups []string) (map[string]map[net
 	return held, nil
 }
 
-func parseNet(s string) (netip.Prefix, bool) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err == nil
-	}
-	a, err := netip.ParseAddr(s)
-	return netip.PrefixFrom(a, a.BitLen()), err == nil
-}
-
 // Apply implements fwsync.Backend: it runs the tool's steps one after
 // the other; the changes of a failed step are reported failed.
 func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
@@ -116,13 +92,13 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 	case "shorewall":
 		steps = b.listSteps(ops, func(o fwsync.Op) []string {
 			verb := "drop"
-			if b.cfg.reject {
+			if b.cfg.Reject {
 				verb = "reject"
 			}
 			if o.Kind == fwsync.Delete {
 				verb = "allow"
 			}
-			return []string{b.bins[famOf(o.Key.Net)], verb}
+			return []string{b.bins[fwsync.Family(o.Key.Net.Addr())], verb}
 		})
 	case "pf":
 		steps = b.listSteps(ops, func(o fwsync.Op) []string {
@@ -182,7 +158,7 @@ func (b *backend) listSteps(ops []fwsync.Op, head func(fwsync.Op) []string) []st
 			open[k] = s
 			steps = append(steps, s)
 		}
-		s.argv = append(s.argv, addrText(o.Key.Net))
+		s.argv = append(s.argv, fwsync.NetText(o.Key.Net))
 		s.ops = append(s.ops, o)
 	}
 	out := make([]step, len(steps))

@@ -2,14 +2,9 @@ package fwcmd
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
-	"regexp"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -17,21 +12,16 @@ import (
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/internal/lookpath"
-	"github.com/f2bproject/f2b/stages/sink/internal/fwrun"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwconf"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
 
 // Block labels and attribute names.
 const (
-	typeName     = "fwcmd"
-	attrTool     = "tool"
-	attrBin      = "bin"
-	attrBin6     = "bin6"
-	attrBlock    = "block"
-	attrPorts    = "ports"
-	attrProtocol = "protocol"
-	attrPrefixV4 = "prefix_v4"
-	attrPrefixV6 = "prefix_v6"
+	typeName = "fwcmd"
+	attrTool = "tool"
+	attrBin  = "bin"
+	attrBin6 = "bin6"
 )
 
 // Arguments are the attributes of a sink "fwcmd" block.
@@ -62,51 +52,27 @@ type Arguments struct {
 
 // Register adds sink "fwcmd" to r.
 func Register(r *engine.Registry) {
-	r.Register(engine.Registration{
-		Kind:    "sink",
-		Type:    typeName,
-		In:      engine.KindAction,
-		Out:     engine.KindNone,
-		Summary: "blocks banned hosts through a firewall's own program: firewalld, ufw, shorewall or pf",
-		NewArgs: func() any { return &Arguments{} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *fwcmd.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	fwconf.Register(r, typeName, "blocks banned hosts through a firewall's own program: firewalld, ufw, shorewall or pf",
+		func() *Arguments { return &Arguments{} }, New)
 }
 
 // config is the checked configuration of a sink.
 type config struct {
+	fwconf.Filter
 	tool        string
 	bins        [2]string // the programs for IPv4 and IPv6 (the same but for shorewall)
-	reject      bool
-	ports       []portRange
-	protocols   []string // sorted; empty: all
 	prefix      [2]int
 	flushOnStop bool
 }
 
 // Sink is a running sink "fwcmd".
 type Sink struct {
-	cfg    config
-	logger *slog.Logger
-	clock  engine.Clock
-
-	// Test hooks: shorter driver timings.
-	restoreIdle time.Duration
-	staleGrace  time.Duration
-	retryFirst  time.Duration
-
-	driver atomic.Pointer[fwsync.Driver]
+	cfg config
+	fw  fwsync.Stage
 }
+
+// protocols are those whose ports the tools match.
+var protocols = []string{"tcp", "udp", "sctp", "dccp"}
 
 var _ engine.Stage = (*Sink)(nil)
 
@@ -143,51 +109,25 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 		bins[1] = args.Bin6
 	}
 	cfg.bins = bins
-	switch args.Block {
-	case "", "drop":
-	case "reject":
-		cfg.reject = true
-	default:
-		errs = append(errs, confval.AttrErr(attrBlock, fmt.Errorf("unknown block %q; use \"drop\" or \"reject\"", args.Block)))
-	}
-	ports, perrs := parsePorts(args.Ports)
-	errs = append(errs, perrs...)
-	cfg.ports = mergePorts(ports)
-	protos, all, err := parseProtocols(args.Protocol)
-	if err != nil {
-		errs = append(errs, confval.AttrErr(attrProtocol, err))
-	}
-	cfg.protocols = protos
+	f, ferrs := fwconf.ParseFilter(args.Block, args.Ports, args.Protocol, protocols)
+	cfg.Filter, errs = f, append(errs, ferrs...)
 	switch {
-	case all && len(args.Ports) > 0:
-		errs = append(errs, confval.AttrErr(attrPorts, errors.New(`protocol "all" blocks every packet of a banned host and takes no ports; name the protocols ("tcp", "udp") to block ports`)))
+	case len(cfg.Protocols) == 0 && len(args.Ports) > 0:
+		// Protocol "all" (or a bad one) with ports: reported already.
 	case cfg.tool == "shorewall" && len(args.Ports) > 0:
-		errs = append(errs, confval.AttrErr(attrPorts, errors.New(`shorewall's dynamic blacklist blocks every port of a banned host; leave ports out`)))
-	case cfg.tool == "ufw" && slices.ContainsFunc(cfg.protocols, func(p string) bool { return p != "tcp" && p != "udp" }):
-		errs = append(errs, confval.AttrErr(attrProtocol, errors.New(`ufw matches ports of tcp and udp only`)))
-	case cfg.tool == "ufw" && slots(cfg.ports) > 15:
-		errs = append(errs, confval.AttrErr(attrPorts, errors.New("ufw takes at most 15 ports in one rule (a range counts as two)")))
+		errs = append(errs, confval.AttrErr(fwconf.AttrPorts, errors.New(`shorewall's dynamic blacklist blocks every port of a banned host; leave ports out`)))
+	case cfg.tool == "ufw" && slices.ContainsFunc(cfg.Protocols, func(p string) bool { return p != "tcp" && p != "udp" }):
+		errs = append(errs, confval.AttrErr(fwconf.AttrProtocol, errors.New(`ufw matches ports of tcp and udp only`)))
+	case cfg.tool == "ufw" && fwconf.Slots(cfg.Ports) > 15:
+		errs = append(errs, confval.AttrErr(fwconf.AttrPorts, errors.New("ufw takes at most 15 ports in one rule (a range counts as two)")))
 	}
-	for fam, p := range []struct {
-		attr     string
-		bits     int
-		min, max int
-	}{{attrPrefixV4, args.PrefixV4, 8, 32}, {attrPrefixV6, args.PrefixV6, 16, 128}} {
-		switch {
-		case p.bits == 0 || p.bits == p.max:
-		case p.bits < p.min || p.bits > p.max:
-			errs = append(errs, confval.AttrErr(p.attr, fmt.Errorf("%d is out of range: give a network length from %d to %d", p.bits, p.min, p.max)))
-		default:
-			cfg.prefix[fam] = p.bits
-		}
-	}
+	prefix, perrs := fwconf.ParsePrefixes(args.PrefixV4, args.PrefixV6)
+	cfg.prefix, errs = prefix, append(errs, perrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s := &Sink{cfg: cfg, logger: opts.Logger, clock: opts.Clock}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
+	s := &Sink{cfg: cfg}
+	s.fw.Init(typeName, opts)
 	return s, nil
 }
 
@@ -212,32 +152,17 @@ func (s *Sink) CheckEnv() error {
 
 // Stats returns the sink's counts: fwcmd_batches, fwcmd_elements_added,
 // fwcmd_elements_deleted, fwcmd_errors (see fwsync.Driver.Stats).
-func (s *Sink) Stats() map[string]int64 {
-	if d := s.driver.Load(); d != nil {
-		return d.Stats()
-	}
-	return fwsync.New(fwsync.Config{Type: typeName}, nil).Stats()
-}
+func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }
 
-// groupRE is a jail name that goes into pf table names and ufw comments
-// as it is.
-var groupRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,23}$`)
-
-// group is the name of a jail in the tool's tables and comments: the
-// jail name when it fits, else "j" and a hash of the name.
-func group(jail string) string {
-	if groupRE.MatchString(jail) {
-		return jail
-	}
-	h := sha256.Sum256([]byte(jail))
-	return "j" + hex.EncodeToString(h[:6])
-}
+// group is the name of a jail in pf's table names: the jail name when it
+// fits, else "j" and a hash of the name (see fwconf.Stem).
+func group(jail string) string { return fwconf.Stem(jail) }
 
 // Run implements engine.Stage: it finds the programs and applies the
 // actions it reads through them until in is closed. It never writes to
 // out.
 func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
-	b := &backend{cfg: &s.cfg, logger: s.logger, run: &fwrun.Runner{}, applied: map[fwsync.Key]bool{}}
+	b := &backend{cfg: &s.cfg, logger: s.fw.Logger, run: s.fw.Runner(), applied: map[fwsync.Key]bool{}}
 	for i, bin := range s.cfg.bins {
 		p, err := lookpath.Find(bin)
 		if err != nil {
@@ -246,14 +171,8 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 		b.bins[i] = p
 	}
 	cfg := fwsync.Config{
-		Type:        typeName,
 		Prefix:      s.cfg.prefix,
 		FlushOnStop: s.cfg.flushOnStop,
-		Logger:      s.logger,
-		Clock:       s.clock,
-		RestoreIdle: s.restoreIdle,
-		StaleGrace:  s.staleGrace,
-		RetryFirst:  s.retryFirst,
 		// A program run per ban (ufw, firewall-cmd) is slow: small
 		// batches keep newer actions from waiting long.
 		MaxBatch: 200,
@@ -271,7 +190,5 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 		// itself if f2b is down.
 		cfg.Timeout = func(end, _ time.Time) time.Time { return end }
 	}
-	d := fwsync.New(cfg, b)
-	s.driver.Store(d)
-	return d.Run(ctx, in)
+	return s.fw.Run(ctx, in, cfg, b)
 }

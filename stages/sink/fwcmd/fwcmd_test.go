@@ -1,23 +1,20 @@
 package fwcmd
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
 // fakeTool is a program in a temporary directory that records each run
@@ -69,102 +66,15 @@ func argv(parts ...string) string {
 	return sb.String()
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type driver struct {
-	t    *testing.T
-	s    *Sink
-	in   chan engine.Event
-	done chan error
-	logs *syncBuffer
-}
+// driver runs one sink.
+type driver = fwtest.Running[*Sink]
 
 func startSink(t *testing.T, args Arguments, mod func(*Sink)) *driver {
 	t.Helper()
-	logs := &syncBuffer{}
-	s, err := New(engine.Options{Name: "fw", Logger: slog.New(slog.NewTextHandler(logs, nil))}, &args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.restoreIdle = 30 * time.Millisecond
-	s.retryFirst = 50 * time.Millisecond
-	if mod != nil {
-		mod(s)
-	}
-	d := &driver{t: t, s: s, in: make(chan engine.Event, 100), done: make(chan error, 1), logs: logs}
-	in := d.in
-	go func() { d.done <- s.Run(context.Background(), in, nil) }()
-	t.Cleanup(func() {
-		if d.in != nil {
-			close(d.in)
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
-	return d
+	return fwtest.StartSink(t, "fw", func(o engine.Options) (*Sink, error) { return New(o, &args) }, hooks, nil, mod)
 }
 
-func (d *driver) stop() error {
-	close(d.in)
-	d.in = nil
-	select {
-	case err := <-d.done:
-		return err
-	case <-time.After(20 * time.Second):
-		d.t.Fatal("the sink did not stop")
-		return nil
-	}
-}
-
-func (d *driver) wait(want map[string]int64) {
-	d.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got := d.s.Stats()
-		ok := true
-		for k, v := range want {
-			if got[k] < v {
-				ok = false
-			}
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("stats = %v, want %v", got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func action(typ engine.ActionType, jail, host string, d time.Duration, restored bool) engine.Event {
-	now := time.Now()
-	a := &engine.Action{Type: typ, Jail: jail, Host: netip.MustParseAddr(host), HostText: host, BanTime: d, Start: now, End: now.Add(d), Restored: restored}
-	if d == engine.Permanent {
-		a.End = time.Time{}
-	}
-	if typ == engine.Unban {
-		a.End = now
-	}
-	return engine.Event{Kind: engine.KindAction, Time: now, Action: a}
-}
+var action = fwtest.Event
 
 // TestFirewalld: runtime rich rules per port and protocol, with
 // firewalld's timeout; a prolong replaces the rule with a new timeout.
@@ -172,15 +82,15 @@ func TestFirewalld(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, "firewall-cmd")
 	d := startSink(t, Arguments{Tool: "firewalld", Bin: filepath.Join(f.dir, "firewall-cmd"), Ports: []string{"22", "8000-8080"}, Block: "reject"}, nil)
-	d.in <- action(engine.Ban, "sshd", "192.0.2.1", time.Hour, false)
-	d.wait(map[string]int64{"fwcmd_elements_added": 1})
-	d.in <- action(engine.Ban, "sshd", "2001:db8::1", engine.Permanent, false)
-	d.wait(map[string]int64{"fwcmd_elements_added": 2})
-	d.in <- action(engine.Prolong, "sshd", "192.0.2.1", 2*time.Hour, false)
-	d.wait(map[string]int64{"fwcmd_elements_added": 3})
-	d.in <- action(engine.Unban, "sshd", "2001:db8::1", 0, false)
-	d.wait(map[string]int64{"fwcmd_elements_deleted": 2})
-	if err := d.stop(); err != nil {
+	d.Send(action(engine.Ban, "sshd", "192.0.2.1", time.Hour, false))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 1})
+	d.Send(action(engine.Ban, "sshd", "2001:db8::1", engine.Permanent, false))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 2})
+	d.Send(action(engine.Prolong, "sshd", "192.0.2.1", 2*time.Hour, false))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 3})
+	d.Send(action(engine.Unban, "sshd", "2001:db8::1", 0, false))
+	d.Wait(map[string]int64{"fwcmd_elements_deleted": 2})
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	r4 := func(p string) string {
@@ -207,13 +117,13 @@ func TestShorewall(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, "shorewall", "shorewall6")
 	d := startSink(t, Arguments{Tool: "shorewall", Bin: filepath.Join(f.dir, "shorewall"), Bin6: filepath.Join(f.dir, "shorewall6"), PrefixV6: 64}, nil)
-	d.in <- action(engine.Ban, "sshd", "192.0.2.1", time.Hour, true)
-	d.in <- action(engine.Ban, "web", "192.0.2.2", time.Hour, true)
-	d.in <- action(engine.Ban, "sshd", "2001:db8::1", time.Hour, true)
-	d.wait(map[string]int64{"fwcmd_elements_added": 3})
-	d.in <- action(engine.Unban, "sshd", "192.0.2.1", 0, false)
-	d.wait(map[string]int64{"fwcmd_elements_deleted": 1})
-	if err := d.stop(); err != nil {
+	d.Send(action(engine.Ban, "sshd", "192.0.2.1", time.Hour, true))
+	d.Send(action(engine.Ban, "web", "192.0.2.2", time.Hour, true))
+	d.Send(action(engine.Ban, "sshd", "2001:db8::1", time.Hour, true))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 3})
+	d.Send(action(engine.Unban, "sshd", "192.0.2.1", 0, false))
+	d.Wait(map[string]int64{"fwcmd_elements_deleted": 1})
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	got := f.runs(t)
@@ -243,12 +153,12 @@ func TestPf(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startSink(t, Arguments{Tool: "pf", Bin: filepath.Join(f.dir, "pfctl"), Ports: []string{"22", "80"}, Protocol: cty.TupleVal([]cty.Value{cty.StringVal("udp"), cty.StringVal("tcp")}), FlushOnStop: true},
-		func(s *Sink) { s.staleGrace = 100 * time.Millisecond })
-	d.in <- action(engine.Ban, "sshd", "192.0.2.1", time.Hour, true)
-	d.in <- action(engine.Ban, "sshd", "192.0.2.2", time.Hour, true)
-	d.in <- action(engine.Ban, "sshd", "2001:db8::2", time.Hour, true)
-	d.wait(map[string]int64{"fwcmd_elements_added": 2, "fwcmd_elements_deleted": 1})
-	if err := d.stop(); err != nil {
+		func(s *Sink) { s.fw.StaleGrace = 100 * time.Millisecond })
+	d.Send(action(engine.Ban, "sshd", "192.0.2.1", time.Hour, true))
+	d.Send(action(engine.Ban, "sshd", "192.0.2.2", time.Hour, true))
+	d.Send(action(engine.Ban, "sshd", "2001:db8::2", time.Hour, true))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 2, "fwcmd_elements_deleted": 1})
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	a := []string{"pfctl", "-a", "f2b/sshd"}
@@ -280,12 +190,12 @@ func TestUfwArgv(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startSink(t, Arguments{Tool: "ufw", Bin: filepath.Join(f.dir, "ufw"), Ports: []string{"22"}}, nil)
-	d.in <- action(engine.Ban, "sshd", "192.0.2.1", time.Hour, true)
-	d.in <- action(engine.Ban, "sshd", "192.0.2.5", time.Hour, true)
-	d.wait(map[string]int64{"fwcmd_elements_added": 1})
-	d.in <- action(engine.Unban, "sshd", "192.0.2.1", 0, false)
-	d.wait(map[string]int64{"fwcmd_elements_deleted": 1})
-	if err := d.stop(); err != nil {
+	d.Send(action(engine.Ban, "sshd", "192.0.2.1", time.Hour, true))
+	d.Send(action(engine.Ban, "sshd", "192.0.2.5", time.Hour, true))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 1})
+	d.Send(action(engine.Unban, "sshd", "192.0.2.1", 0, false))
+	d.Wait(map[string]int64{"fwcmd_elements_deleted": 1})
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -305,17 +215,17 @@ func TestFailureRetried(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, "shorewall")
 	d := startSink(t, Arguments{Tool: "shorewall", Bin: filepath.Join(f.dir, "shorewall"), Bin6: filepath.Join(f.dir, "shorewall")}, nil)
-	d.wait(map[string]int64{})
+	d.Wait(map[string]int64{})
 	if err := os.WriteFile(f.flag, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.in <- action(engine.Ban, "sshd", "192.0.2.1", time.Hour, false)
-	d.wait(map[string]int64{"fwcmd_errors": 3})
-	if logs := d.logs.String(); !strings.Contains(logs, "ERROR: simulated failure") {
+	d.Send(action(engine.Ban, "sshd", "192.0.2.1", time.Hour, false))
+	d.Wait(map[string]int64{"fwcmd_errors": 3})
+	if logs := d.Logs.String(); !strings.Contains(logs, "ERROR: simulated failure") {
 		t.Errorf("logs lack the program's message:\n%s", logs)
 	}
 	os.Remove(f.flag)
-	d.wait(map[string]int64{"fwcmd_elements_added": 1})
+	d.Wait(map[string]int64{"fwcmd_elements_added": 1})
 	if got := f.runs(t); !slices.Equal(got, []string{argv("shorewall", "drop", "192.0.2.1")}) {
 		t.Errorf("runs: %q", got)
 	}
@@ -339,13 +249,7 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("%+v: no error", tt.args)
 			continue
 		}
-		var attrs []string
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			var ae *confval.AttrError
-			if errors.As(e, &ae) {
-				attrs = append(attrs, ae.Attr)
-			}
-		}
+		attrs, _ := fwtest.AttrErrors(t, err)
 		if !slices.Equal(attrs, tt.attrs) {
 			t.Errorf("%+v: %v, want attributes %v", tt.args, err, tt.attrs)
 		}
@@ -358,3 +262,6 @@ func TestNewErrors(t *testing.T) {
 		t.Error("group names")
 	}
 }
+
+// hooks are the sink's test hooks.
+func hooks(s *Sink) *fwsync.Stage { return &s.fw }

@@ -20,26 +20,26 @@ const ufwComment = "f2b"
 
 // ufwRules are the rule arguments (after the action) of a banned net.
 func (b *backend) ufwRules(n netip.Prefix) [][]string {
-	base := []string{"from", addrText(n), "to", "any"}
-	if len(b.cfg.ports) > 0 {
-		ps := make([]string, len(b.cfg.ports))
-		for i, p := range b.cfg.ports {
-			ps[i] = portText(p, ":")
+	base := []string{"from", fwsync.NetText(n), "to", "any"}
+	if len(b.cfg.Ports) > 0 {
+		ps := make([]string, len(b.cfg.Ports))
+		for i, p := range b.cfg.Ports {
+			ps[i] = p.Text(":")
 		}
 		base = append(base, "port", strings.Join(ps, ","))
 	}
-	if len(b.cfg.protocols) == 0 {
+	if len(b.cfg.Protocols) == 0 {
 		return [][]string{base}
 	}
-	out := make([][]string, 0, len(b.cfg.protocols))
-	for _, proto := range b.cfg.protocols {
+	out := make([][]string, 0, len(b.cfg.Protocols))
+	for _, proto := range b.cfg.Protocols {
 		out = append(out, append(append([]string(nil), base...), "proto", proto))
 	}
 	return out
 }
 
 func (b *backend) ufwAction() string {
-	if b.cfg.reject {
+	if b.cfg.Reject {
 		return "reject"
 	}
 	return "deny"
@@ -72,7 +72,7 @@ func (b *backend) parseUfw(line string) (netip.Prefix, bool) {
 	for i := 0; i+1 < len(f); i++ {
 		switch f[i] {
 		case "from":
-			n, okNet = parseNet(f[i+1])
+			n, okNet = fwsync.ParseNet(f[i+1])
 		case "comment":
 			ours = strings.Trim(strings.Join(f[i+1:], " "), `'"`) == ufwComment
 		}
@@ -92,22 +92,22 @@ func (b *backend) richRules(n netip.Prefix) []string {
 	if !n.Addr().Is4() {
 		fam = "ipv6"
 	}
-	head := `rule family="` + fam + `" source address="` + addrText(n) + `"`
+	head := `rule family="` + fam + `" source address="` + fwsync.NetText(n) + `"`
 	verdict := " drop"
-	if b.cfg.reject {
+	if b.cfg.Reject {
 		verdict = " reject"
 	}
-	if len(b.cfg.protocols) == 0 {
+	if len(b.cfg.Protocols) == 0 {
 		return []string{head + verdict}
 	}
 	var out []string
-	for _, proto := range b.cfg.protocols {
-		if len(b.cfg.ports) == 0 {
+	for _, proto := range b.cfg.Protocols {
+		if len(b.cfg.Ports) == 0 {
 			out = append(out, head+` protocol value="`+proto+`"`+verdict)
 			continue
 		}
-		for _, p := range b.cfg.ports {
-			out = append(out, head+` port port="`+portText(p, "-")+`" protocol="`+proto+`"`+verdict)
+		for _, p := range b.cfg.Ports {
+			out = append(out, head+` port port="`+p.Text("-")+`" protocol="`+proto+`"`+verdict)
 		}
 	}
 	return out
@@ -151,26 +151,26 @@ func (b *backend) pfRules(g string) string {
 	var sb strings.Builder
 	sb.WriteString("table <" + pfTable(g) + "> persist counters\n")
 	sb.WriteString("block ")
-	if b.cfg.reject {
+	if b.cfg.Reject {
 		sb.WriteString("return ")
 	}
 	sb.WriteString("quick")
-	switch len(b.cfg.protocols) {
+	switch len(b.cfg.Protocols) {
 	case 0:
 	case 1:
-		sb.WriteString(" proto " + b.cfg.protocols[0])
+		sb.WriteString(" proto " + b.cfg.Protocols[0])
 	default:
-		sb.WriteString(" proto { " + strings.Join(b.cfg.protocols, " ") + " }")
+		sb.WriteString(" proto { " + strings.Join(b.cfg.Protocols, " ") + " }")
 	}
 	sb.WriteString(" from <" + pfTable(g) + "> to any")
-	switch len(b.cfg.ports) {
+	switch len(b.cfg.Ports) {
 	case 0:
 	case 1:
-		sb.WriteString(" port " + portText(b.cfg.ports[0], ":"))
+		sb.WriteString(" port " + b.cfg.Ports[0].Text(":"))
 	default:
-		ps := make([]string, len(b.cfg.ports))
-		for i, p := range b.cfg.ports {
-			ps[i] = portText(p, ":")
+		ps := make([]string, len(b.cfg.Ports))
+		for i, p := range b.cfg.Ports {
+			ps[i] = p.Text(":")
 		}
 		sb.WriteString(" port { " + strings.Join(ps, " ") + " }")
 	}

@@ -70,30 +70,30 @@ func TestUfwReal(t *testing.T) {
 
 	args := Arguments{Tool: "ufw", Bin: ufw, Ports: []string{"2222"}}
 	d := startSink(t, args, nil)
-	d.in <- fwtest.Ban("sshd", p.ClientV4, time.Hour)
-	d.in <- fwtest.Ban("sshd", p.ClientV6, time.Hour)
-	d.wait(map[string]int64{"fwcmd_elements_added": 2})
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
+	d.Send(fwtest.Ban("sshd", p.ClientV6, time.Hour))
+	d.Wait(map[string]int64{"fwcmd_elements_added": 2})
 	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
 	p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
 	p.ExpectOpen(t, p.NeighbourV4, p.ServerV4, 2222)
-	d.in <- fwtest.Unban("sshd", p.ClientV4)
-	d.wait(map[string]int64{"fwcmd_elements_deleted": 1})
+	d.Send(fwtest.Unban("sshd", p.ClientV4))
+	d.Wait(map[string]int64{"fwcmd_elements_deleted": 1})
 	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := d.s.Stats(); st["fwcmd_errors"] != 0 {
+	if st := d.S.Stats(); st["fwcmd_errors"] != 0 {
 		t.Errorf("stats = %v", st)
 	}
 
 	// A restart: the IPv6 ban ended while f2b was down, the neighbour's is
 	// restored.
-	e := startSink(t, args, func(s *Sink) { s.staleGrace = 200 * time.Millisecond })
-	e.in <- fwtest.Restored(fwtest.Ban("sshd", p.NeighbourV4, time.Hour))
-	e.wait(map[string]int64{"fwcmd_elements_added": 1, "fwcmd_elements_deleted": 1})
+	e := startSink(t, args, func(s *Sink) { s.fw.StaleGrace = 200 * time.Millisecond })
+	e.Send(fwtest.Restored(fwtest.Ban("sshd", p.NeighbourV4, time.Hour)))
+	e.Wait(map[string]int64{"fwcmd_elements_added": 1, "fwcmd_elements_deleted": 1})
 	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
 	p.ExpectBlocked(t, p.NeighbourV4, p.ServerV4, 2222)
-	if err := e.stop(); err != nil {
+	if err := e.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	status := fwtest.Run(t, ufw, "status")

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwconf"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
 
@@ -37,25 +35,8 @@ type Arguments struct {
 
 // Register adds sink "hostsdeny" to r.
 func Register(r *engine.Registry) {
-	r.Register(engine.Registration{
-		Kind:    "sink",
-		Type:    typeName,
-		In:      engine.KindAction,
-		Out:     engine.KindNone,
-		Summary: "denies banned hosts in a hosts.deny file (TCP wrappers)",
-		NewArgs: func() any { return &Arguments{} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *hostsdeny.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	fwconf.Register(r, typeName, "denies banned hosts in a hosts.deny file (TCP wrappers)",
+		func() *Arguments { return &Arguments{} }, New)
 }
 
 // Sink is a running sink "hostsdeny".
@@ -64,15 +45,7 @@ type Sink struct {
 	daemons     string
 	ledger      string // the file naming the sink's lines; "" without a state directory
 	flushOnStop bool
-	logger      *slog.Logger
-	clock       engine.Clock
-
-	// Test hooks: shorter driver timings.
-	restoreIdle time.Duration
-	staleGrace  time.Duration
-	retryFirst  time.Duration
-
-	driver atomic.Pointer[fwsync.Driver]
+	fw          fwsync.Stage
 }
 
 var _ engine.Stage = (*Sink)(nil)
@@ -83,7 +56,7 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 		args = &Arguments{}
 	}
 	var errs []error
-	s := &Sink{path: args.Path, daemons: strings.TrimSpace(args.DaemonList), flushOnStop: args.FlushOnStop, logger: opts.Logger, clock: opts.Clock}
+	s := &Sink{path: args.Path, daemons: strings.TrimSpace(args.DaemonList), flushOnStop: args.FlushOnStop}
 	if s.path == "" {
 		s.path = defaultPath
 	}
@@ -102,9 +75,7 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 	if opts.StateDir != "" {
 		s.ledger = filepath.Join(opts.StateDir, "hostsdeny-"+fileSafe(opts.Name)+".lines")
 	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
+	s.fw.Init(typeName, opts)
 	return s, nil
 }
 
@@ -136,27 +107,10 @@ func (s *Sink) CheckEnv() error {
 
 // Stats returns the sink's counts: hostsdeny_batches (file rewrites),
 // hostsdeny_elements_added, hostsdeny_elements_deleted, hostsdeny_errors.
-func (s *Sink) Stats() map[string]int64 {
-	if d := s.driver.Load(); d != nil {
-		return d.Stats()
-	}
-	return fwsync.New(fwsync.Config{Type: typeName}, nil).Stats()
-}
+func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }
 
 // Run implements engine.Stage: it keeps the file's lines in line with the
 // actions it reads until in is closed. It never writes to out.
 func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
-	b := &backend{s: s}
-	d := fwsync.New(fwsync.Config{
-		Type:        typeName,
-		Groups:      []string{""},
-		FlushOnStop: s.flushOnStop,
-		Logger:      s.logger,
-		Clock:       s.clock,
-		RestoreIdle: s.restoreIdle,
-		StaleGrace:  s.staleGrace,
-		RetryFirst:  s.retryFirst,
-	}, b)
-	s.driver.Store(d)
-	return d.Run(ctx, in)
+	return s.fw.Run(ctx, in, fwsync.Config{Groups: []string{""}, FlushOnStop: s.flushOnStop}, &backend{s: s})
 }

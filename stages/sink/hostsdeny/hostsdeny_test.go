@@ -1,112 +1,39 @@
 package hostsdeny
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
-// syncBuffer is a log destination the sink and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type driver struct {
-	t    *testing.T
-	s    *Sink
-	in   chan engine.Event
-	done chan error
-}
+// driver runs one sink.
+type driver = fwtest.Running[*Sink]
 
 func startSink(t *testing.T, stateDir string, args Arguments, mod func(*Sink)) *driver {
 	t.Helper()
-	logs := &syncBuffer{}
-	s, err := New(engine.Options{Name: "deny", StateDir: stateDir, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &args)
-	if err != nil {
-		t.Fatal(err)
+	build := func(o engine.Options) (*Sink, error) {
+		o.StateDir = stateDir
+		return New(o, &args)
 	}
-	s.restoreIdle = 30 * time.Millisecond
-	s.retryFirst = 50 * time.Millisecond
-	if mod != nil {
-		mod(s)
-	}
-	d := &driver{t: t, s: s, in: make(chan engine.Event, 1000), done: make(chan error, 1)}
-	in := d.in
-	go func() { d.done <- s.Run(context.Background(), in, nil) }()
-	t.Cleanup(func() {
-		if d.in != nil {
-			close(d.in)
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
-	return d
-}
-
-func (d *driver) stop() error {
-	close(d.in)
-	d.in = nil
-	return <-d.done
-}
-
-func (d *driver) wait(want map[string]int64) {
-	d.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := d.s.Stats()
-		ok := true
-		for k, v := range want {
-			if got[k] < v {
-				ok = false
-			}
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("stats = %v, want %v", got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return fwtest.StartSink(t, "deny", build, hooks, nil, mod)
 }
 
 func ban(jail, host string, restored bool) engine.Event {
-	now := time.Now()
-	return engine.Event{Kind: engine.KindAction, Time: now, Action: &engine.Action{Type: engine.Ban, Jail: jail, Host: netip.MustParseAddr(host), HostText: host,
-		BanTime: time.Hour, Start: now, End: now.Add(time.Hour), Restored: restored}}
+	return fwtest.Event(engine.Ban, jail, host, time.Hour, restored)
 }
 
 func unban(jail, host string) engine.Event {
-	now := time.Now()
-	return engine.Event{Kind: engine.KindAction, Time: now, Action: &engine.Action{Type: engine.Unban, Jail: jail, Host: netip.MustParseAddr(host), HostText: host, Start: now, End: now}}
+	return fwtest.Event(engine.Unban, jail, host, 0, false)
 }
 
 func read(t *testing.T, path string) string {
@@ -128,23 +55,23 @@ func TestBanUnban(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startSink(t, t.TempDir(), Arguments{Path: path}, nil)
-	d.in <- ban("sshd", "192.0.2.1", false)
-	d.in <- ban("sshd", "2001:db8::1", false)
-	d.wait(map[string]int64{"hostsdeny_elements_added": 2})
+	d.Send(ban("sshd", "192.0.2.1", false))
+	d.Send(ban("sshd", "2001:db8::1", false))
+	d.Wait(map[string]int64{"hostsdeny_elements_added": 2})
 	got := read(t, path)
 	if !strings.HasPrefix(got, "# comment\nsshd: 10.0.0.1\n") || !strings.Contains(got, "\nALL: 192.0.2.1\n") || !strings.Contains(got, "\nALL: [2001:db8::1]\n") {
 		t.Errorf("file after bans:\n%s", got)
 	}
 	// A second jail bans the same host: the line stays until both unban.
-	d.in <- ban("web", "192.0.2.1", false)
-	d.in <- unban("sshd", "192.0.2.1")
-	d.in <- unban("sshd", "2001:db8::1")
-	d.wait(map[string]int64{"hostsdeny_elements_deleted": 1})
+	d.Send(ban("web", "192.0.2.1", false))
+	d.Send(unban("sshd", "192.0.2.1"))
+	d.Send(unban("sshd", "2001:db8::1"))
+	d.Wait(map[string]int64{"hostsdeny_elements_deleted": 1})
 	if got := read(t, path); got != "# comment\nsshd: 10.0.0.1\nALL: 192.0.2.1\n" {
 		t.Errorf("file after one unban:\n%q", got)
 	}
-	d.in <- unban("web", "192.0.2.1")
-	d.wait(map[string]int64{"hostsdeny_elements_deleted": 2})
+	d.Send(unban("web", "192.0.2.1"))
+	d.Wait(map[string]int64{"hostsdeny_elements_deleted": 2})
 	if got := read(t, path); got != "# comment\nsshd: 10.0.0.1\n" {
 		t.Errorf("file after the unbans:\n%q", got)
 	}
@@ -152,7 +79,7 @@ func TestBanUnban(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v, %v; want 0640", st.Mode(), err)
 	}
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".hosts.deny.f2b-*")); len(leftovers) != 0 {
@@ -167,13 +94,13 @@ func TestBurstOneRewrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hosts.deny")
 	d := startSink(t, "", Arguments{Path: path, DaemonList: "sshd, vsftpd"}, nil)
 	for i := range 500 {
-		d.in <- ban("sshd", netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String(), true)
+		d.Send(ban("sshd", netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String(), true))
 	}
-	d.wait(map[string]int64{"hostsdeny_elements_added": 500})
-	if err := d.stop(); err != nil {
+	d.Wait(map[string]int64{"hostsdeny_elements_added": 500})
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := d.s.Stats(); st["hostsdeny_batches"] != 1 {
+	if st := d.S.Stats(); st["hostsdeny_batches"] != 1 {
 		t.Errorf("stats = %v, want one rewrite", st)
 	}
 	got := read(t, path)
@@ -231,19 +158,19 @@ func TestConcurrentWriter(t *testing.T) {
 		errc <- nil
 	}()
 	for i := range ours {
-		d.in <- ban("sshd", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String(), false)
+		d.Send(ban("sshd", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String(), false))
 		if i%10 == 0 {
 			time.Sleep(time.Millisecond)
 		}
 	}
 	for i := range ours / 2 {
-		d.in <- unban("sshd", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String())
+		d.Send(unban("sshd", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String()))
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	d.wait(map[string]int64{"hostsdeny_elements_deleted": ours / 2})
-	if err := d.stop(); err != nil {
+	d.Wait(map[string]int64{"hostsdeny_elements_deleted": ours / 2})
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	got := read(t, path)
@@ -258,7 +185,7 @@ func TestConcurrentWriter(t *testing.T) {
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v", st.Mode())
 	}
-	if b := d.s.Stats()["hostsdeny_batches"]; b < 3 {
+	if b := d.S.Stats()["hostsdeny_batches"]; b < 3 {
 		t.Errorf("%d rewrites; the test wants several to race with", b)
 	}
 }
@@ -274,14 +201,14 @@ func TestOwnLinesOnly(t *testing.T) {
 	if err := os.WriteFile(path, []byte("ALL: 192.0.2.50\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fast := func(s *Sink) { s.staleGrace = 100 * time.Millisecond }
+	fast := func(s *Sink) { s.fw.StaleGrace = 100 * time.Millisecond }
 	a := startSink(t, state, Arguments{Path: path}, fast)
-	a.in <- ban("sshd", "192.0.2.7", false)
-	a.in <- ban("sshd", "192.0.2.50", false)
-	a.wait(map[string]int64{"hostsdeny_elements_added": 2})
-	a.in <- unban("sshd", "192.0.2.50")
-	a.wait(map[string]int64{"hostsdeny_elements_deleted": 1})
-	if err := a.stop(); err != nil {
+	a.Send(ban("sshd", "192.0.2.7", false))
+	a.Send(ban("sshd", "192.0.2.50", false))
+	a.Wait(map[string]int64{"hostsdeny_elements_added": 2})
+	a.Send(unban("sshd", "192.0.2.50"))
+	a.Wait(map[string]int64{"hostsdeny_elements_deleted": 1})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, path); got != "ALL: 192.0.2.50\nALL: 192.0.2.7\n" {
@@ -289,8 +216,8 @@ func TestOwnLinesOnly(t *testing.T) {
 	}
 	// A restart without bans: the sink's stale line goes, the admin's stays.
 	b := startSink(t, state, Arguments{Path: path}, fast)
-	b.wait(map[string]int64{"hostsdeny_elements_deleted": 1})
-	if err := b.stop(); err != nil {
+	b.Wait(map[string]int64{"hostsdeny_elements_deleted": 1})
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, path); got != "ALL: 192.0.2.50\n" {
@@ -298,8 +225,8 @@ func TestOwnLinesOnly(t *testing.T) {
 	}
 	// Without a state directory the admin's line is taken as the sink's.
 	c := startSink(t, "", Arguments{Path: path}, fast)
-	c.wait(map[string]int64{"hostsdeny_elements_deleted": 1})
-	c.stop()
+	c.Wait(map[string]int64{"hostsdeny_elements_deleted": 1})
+	c.Stop()
 	if got := read(t, path); got != "" {
 		t.Errorf("file without a ledger:\n%q", got)
 	}
@@ -319,12 +246,12 @@ func TestSymlinkAndFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startSink(t, t.TempDir(), Arguments{Path: link, FlushOnStop: true}, nil)
-	d.in <- ban("sshd", "192.0.2.1", false)
-	d.wait(map[string]int64{"hostsdeny_elements_added": 1})
+	d.Send(ban("sshd", "192.0.2.1", false))
+	d.Wait(map[string]int64{"hostsdeny_elements_added": 1})
 	if got := read(t, real); got != "ALL: LOCAL\nALL: 192.0.2.1\n" {
 		t.Errorf("target:\n%q", got)
 	}
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if target, err := os.Readlink(link); err != nil || target != real {
@@ -342,12 +269,12 @@ func TestFailure(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "etc")
 	path := filepath.Join(dir, "hosts.deny")
 	d := startSink(t, "", Arguments{Path: path}, nil)
-	d.in <- ban("sshd", "192.0.2.1", false)
-	d.wait(map[string]int64{"hostsdeny_errors": 2})
+	d.Send(ban("sshd", "192.0.2.1", false))
+	d.Wait(map[string]int64{"hostsdeny_errors": 2})
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d.wait(map[string]int64{"hostsdeny_elements_added": 1})
+	d.Wait(map[string]int64{"hostsdeny_elements_added": 1})
 	if got := read(t, path); got != "ALL: 192.0.2.1\n" {
 		t.Errorf("file:\n%q", got)
 	}
@@ -356,14 +283,7 @@ func TestFailure(t *testing.T) {
 func TestNew(t *testing.T) {
 	t.Parallel()
 	_, err := New(engine.Options{}, &Arguments{Path: "hosts.deny", DaemonList: "sshd: ALL"})
-	var attrs []string
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var ae *confval.AttrError
-		if !errors.As(e, &ae) {
-			t.Fatalf("%v is not an *AttrError", e)
-		}
-		attrs = append(attrs, ae.Attr)
-	}
+	attrs, _ := fwtest.AttrErrors(t, err)
 	if !slices.Equal(attrs, []string{"path", "daemon_list"}) {
 		t.Errorf("error %v", err)
 	}
@@ -383,3 +303,6 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// hooks are the sink's test hooks.
+func hooks(s *Sink) *fwsync.Stage { return &s.fw }

@@ -3,19 +3,16 @@ package iptables
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/internal/lookpath"
-	"github.com/f2bproject/f2b/stages/sink/internal/fwrun"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwconf"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
 
@@ -26,11 +23,6 @@ const (
 	attrIptables  = "iptables"
 	attrIp6tables = "ip6tables"
 	attrChain     = "chain"
-	attrBlock     = "block"
-	attrPorts     = "ports"
-	attrProtocol  = "protocol"
-	attrPrefixV4  = "prefix_v4"
-	attrPrefixV6  = "prefix_v6"
 )
 
 // ipsetMaxTimeout is the longest element timeout the sink gives ipset, in
@@ -76,25 +68,8 @@ type Arguments struct {
 
 // Register adds sink "iptables" to r.
 func Register(r *engine.Registry) {
-	r.Register(engine.Registration{
-		Kind:    "sink",
-		Type:    typeName,
-		In:      engine.KindAction,
-		Out:     engine.KindNone,
-		Summary: "blocks banned hosts with iptables rules, through ipset sets when ipset is installed",
-		NewArgs: func() any { return &Arguments{} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *iptables.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	fwconf.Register(r, typeName, "blocks banned hosts with iptables rules, through ipset sets when ipset is installed",
+		func() *Arguments { return &Arguments{} }, New)
 }
 
 // ipsetMode is the use_ipset setting.
@@ -108,31 +83,18 @@ const (
 
 // config is the checked configuration of a sink.
 type config struct {
+	fwconf.Filter
 	useIpset    ipsetMode
 	bins        [2]string // iptables, ip6tables
 	from        string    // the built-in chain that jumps to ours
-	reject      bool
-	ports       []portRange
-	protocols   []string // sorted; empty: all
 	prefix      [2]int
 	flushOnStop bool
 }
 
 // Sink is a running sink "iptables".
 type Sink struct {
-	cfg    config
-	logger *slog.Logger
-	clock  engine.Clock
-
-	// Test hooks: wrap runs every program in a network namespace; the
-	// durations shorten the driver's timings.
-	wrap        []string
-	restoreIdle time.Duration
-	staleGrace  time.Duration
-	retryFirst  time.Duration
-
-	driver atomic.Pointer[fwsync.Driver]
-	ipset  atomic.Bool // the Run uses ipset
+	cfg config
+	fw  fwsync.Stage
 }
 
 var _ engine.Stage = (*Sink)(nil)
@@ -172,44 +134,15 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 		dir, base := filepath.Split(bin)
 		cfg.bins[1] = dir + strings.Replace(base, "iptables", "ip6tables", 1)
 	}
-	switch args.Block {
-	case "", "drop":
-	case "reject":
-		cfg.reject = true
-	default:
-		errs = append(errs, confval.AttrErr(attrBlock, fmt.Errorf("unknown block %q; use \"drop\" or \"reject\"", args.Block)))
-	}
-	ports, perrs := parsePorts(args.Ports)
-	errs = append(errs, perrs...)
-	cfg.ports = mergePorts(ports)
-	protos, all, err := parseProtocols(args.Protocol)
-	if err != nil {
-		errs = append(errs, confval.AttrErr(attrProtocol, err))
-	}
-	cfg.protocols = protos
-	if all && len(args.Ports) > 0 {
-		errs = append(errs, confval.AttrErr(attrPorts, errors.New(`protocol "all" blocks every packet of a banned host and takes no ports; name the protocols ("tcp", "udp") to block ports`)))
-	}
-	for fam, p := range []struct {
-		attr     string
-		bits     int
-		min, max int
-	}{{attrPrefixV4, args.PrefixV4, 8, 32}, {attrPrefixV6, args.PrefixV6, 16, 128}} {
-		switch {
-		case p.bits == 0 || p.bits == p.max:
-		case p.bits < p.min || p.bits > p.max:
-			errs = append(errs, confval.AttrErr(p.attr, fmt.Errorf("%d is out of range: give a network length from %d to %d", p.bits, p.min, p.max)))
-		default:
-			cfg.prefix[fam] = p.bits
-		}
-	}
+	f, ferrs := fwconf.ParseFilter(args.Block, args.Ports, args.Protocol, fwconf.Protocols)
+	cfg.Filter, errs = f, append(errs, ferrs...)
+	prefix, perrs := fwconf.ParsePrefixes(args.PrefixV4, args.PrefixV6)
+	cfg.prefix, errs = prefix, append(errs, perrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s := &Sink{cfg: cfg, logger: opts.Logger, clock: opts.Clock}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
+	s := &Sink{cfg: cfg}
+	s.fw.Init(typeName, opts)
 	return s, nil
 }
 
@@ -278,14 +211,4 @@ func (s *Sink) CheckEnv() error {
 // Stats returns the sink's counts: iptables_batches,
 // iptables_elements_added, iptables_elements_deleted, iptables_errors
 // (see fwsync.Driver.Stats).
-func (s *Sink) Stats() map[string]int64 {
-	if d := s.driver.Load(); d != nil {
-		return d.Stats()
-	}
-	return fwsync.New(fwsync.Config{Type: typeName}, nil).Stats()
-}
-
-// runner returns the program runner of a Run.
-func (s *Sink) runner() *fwrun.Runner {
-	return &fwrun.Runner{Wrap: s.wrap}
-}
+func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }

@@ -1,7 +1,6 @@
 package iptables
 
 import (
-	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -9,25 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwconf"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
 // TestRegisterHCL decodes a block body through the registration, as the
 // front end does, and builds the stage.
 func TestRegisterHCL(t *testing.T) {
 	t.Parallel()
-	r := engine.NewRegistry()
-	Register(r)
-	reg, ok := r.Lookup("sink", "iptables")
-	if !ok || reg.In != engine.KindAction || reg.Out != engine.KindNone {
-		t.Fatalf("registration = %+v, %v", reg, ok)
-	}
 	src := `
 use_ipset = false
 iptables  = "iptables-legacy"
@@ -36,20 +28,9 @@ protocol  = ["udp", "tcp"]
 block     = "reject"
 prefix_v6 = 64
 `
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	args := reg.NewArgs()
-	if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, err := reg.Build(engine.Options{ID: "sink.web", Name: "web"}, args)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fwtest.Build(t, Register, "iptables", src, engine.Options{ID: "sink.web", Name: "web"})
 	c := st.(*Sink).cfg
-	if c.useIpset != ipsetOff || c.bins != [2]string{"iptables-legacy", "ip6tables-legacy"} || c.from != "INPUT" || !c.reject || c.prefix != [2]int{0, 64} {
+	if c.useIpset != ipsetOff || c.bins != [2]string{"iptables-legacy", "ip6tables-legacy"} || c.from != "INPUT" || !c.Reject || c.prefix != [2]int{0, 64} {
 		t.Errorf("config = %+v", c)
 	}
 	want := []string{
@@ -63,10 +44,7 @@ prefix_v6 = 64
 		t.Errorf("ban rule = %q", got)
 	}
 	// The defaults.
-	st, err = reg.Build(engine.Options{Name: "drop"}, reg.NewArgs())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = fwtest.Build(t, Register, "iptables", "", engine.Options{Name: "drop"})
 	c = st.(*Sink).cfg
 	if c.useIpset != ipsetAuto || c.bins[0] != "iptables" || c.setRule("sshd", famV6) != "-m set --match-set f2b-sshd-v6 src -j DROP" {
 		t.Errorf("defaults = %+v, %q", c, c.setRule("sshd", famV6))
@@ -100,14 +78,7 @@ func TestNewErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var attrs []string
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var ae *confval.AttrError
-				if !errors.As(e, &ae) {
-					t.Fatalf("%v is not an *AttrError", e)
-				}
-				attrs = append(attrs, ae.Attr)
-			}
+			attrs, _ := fwtest.AttrErrors(t, err)
 			if !slices.Equal(attrs, tt.attrs) || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q: attrs %v, want %v and %q", err, attrs, tt.attrs, tt.msg)
 			}
@@ -143,7 +114,7 @@ func TestNames(t *testing.T) {
 	}
 	for _, j := range []string{"a jail with spaces", "-x", strings.Repeat("j", 25), "x;y"} {
 		s := stem(j)
-		if s != stem(j) || !stemRE.MatchString(s) || len(setOf(s, famV6)) > 31 || len(chainOf(s)) > 28 {
+		if s != stem(j) || !fwconf.StemRE.MatchString(s) || len(setOf(s, famV6)) > 31 || len(chainOf(s)) > 28 {
 			t.Errorf("stem(%q) = %q", j, s)
 		}
 	}

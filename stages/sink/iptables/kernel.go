@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -19,7 +20,7 @@ import (
 // chains, or iptables chains alone.
 type backend struct {
 	cfg      *config
-	s        *Sink
+	logger   *slog.Logger
 	run      *fwrun.Runner
 	ipset    bool
 	bins     [2]string // the iptables programs of each family
@@ -121,7 +122,7 @@ func (b *backend) ipsetSave(ctx context.Context, want map[string]bool) (map[stri
 			if si == nil || !want[f[1]] {
 				continue
 			}
-			p, ok := parseElem(f[2])
+			p, ok := fwsync.ParseNet(f[2])
 			if !ok {
 				continue
 			}
@@ -223,7 +224,7 @@ func (b *backend) syncSets(ctx context.Context, groups []string, tables *[2]*tab
 			name := setOf(g, fam)
 			si := sets[name]
 			if si != nil && (si.typ != b.cfg.setType(fam) || si.family != familyName(fam) || !si.timeout) {
-				b.s.logger.Warn("replacing a set that is not of the configured type", "set", name, "type", si.typ, "family", si.family, "timeout", si.timeout)
+				b.logger.Warn("replacing a set that is not of the configured type", "set", name, "type", si.typ, "family", si.family, "timeout", si.timeout)
 				// The chain refers to the set: it is flushed first (and
 				// filled again by Sync).
 				chain := chainOf(g)
@@ -273,7 +274,7 @@ func (b *backend) readRules(g string, fam int, rules []string, held map[netip.Pr
 		if ok {
 			var rest string
 			src, rest, _ = strings.Cut(src, " ")
-			p, ok = parseElem(src)
+			p, ok = fwsync.ParseNet(src)
 			ok = ok && " "+rest == suffix
 		}
 		if _, dup := held[p]; !ok || dup || p.Addr().Is4() != (fam == famV4) {
@@ -331,7 +332,7 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 	}
 	var lines [2][]string
 	for _, o := range ops {
-		fam := famOf(o.Key.Net.Addr())
+		fam := fwsync.Family(o.Key.Net.Addr())
 		rule := chainOf(o.Key.Group) + " " + b.cfg.banRule(o.Key.Net, fam)
 		switch o.Kind {
 		case fwsync.Add:
@@ -353,9 +354,9 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 func (b *backend) ipsetScript(ops []fwsync.Op, now time.Time) string {
 	var sb strings.Builder
 	for _, o := range ops {
-		set := setOf(o.Key.Group, famOf(o.Key.Net.Addr()))
+		set := setOf(o.Key.Group, fwsync.Family(o.Key.Net.Addr()))
 		if o.Kind == fwsync.Delete {
-			sb.WriteString("del " + set + " " + elemText(o.Key.Net) + "\n")
+			sb.WriteString("del " + set + " " + fwsync.NetText(o.Key.Net) + "\n")
 			continue
 		}
 		secs := int64(0)
@@ -363,7 +364,7 @@ func (b *backend) ipsetScript(ops []fwsync.Op, now time.Time) string {
 			secs = max(int64((o.End.Sub(now)+time.Second-1)/time.Second), 1)
 			secs = min(secs, ipsetMaxTimeout)
 		}
-		sb.WriteString("add " + set + " " + elemText(o.Key.Net) + " timeout " + strconv.FormatInt(secs, 10) + "\n")
+		sb.WriteString("add " + set + " " + fwsync.NetText(o.Key.Net) + " timeout " + strconv.FormatInt(secs, 10) + "\n")
 	}
 	return sb.String()
 }

@@ -3,13 +3,10 @@
 package iptables
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -19,6 +16,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
@@ -31,64 +29,12 @@ func needKernel(tb testing.TB) {
 	fwtest.NeedRoot(tb, "iptables", "ip6tables", "iptables-restore", "ipset")
 }
 
-// driver runs one sink in a namespace.
-type driver struct {
-	tb   testing.TB
-	s    *Sink
-	in   chan engine.Event
-	done chan error
-	logs *fwtest.SyncBuffer
-}
+// driver runs one sink.
+type driver = fwtest.Running[*Sink]
 
 func startSink(tb testing.TB, ns *fwtest.Netns, name string, args Arguments, mod func(*Sink)) *driver {
 	tb.Helper()
-	logs := &fwtest.SyncBuffer{}
-	s, err := New(engine.Options{ID: "sink." + name, Name: name, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, &args)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.wrap = ns.Wrap()
-	s.restoreIdle = 50 * time.Millisecond
-	s.retryFirst = 100 * time.Millisecond
-	if mod != nil {
-		mod(s)
-	}
-	d := &driver{tb: tb, s: s, in: make(chan engine.Event, 256), done: make(chan error, 1), logs: logs}
-	in := d.in
-	go func() { d.done <- s.Run(context.Background(), in, nil) }()
-	tb.Cleanup(func() {
-		if d.in != nil {
-			close(d.in)
-			<-d.done
-		}
-		if tb.Failed() {
-			tb.Logf("logs of sink %s:\n%s", name, logs)
-		}
-	})
-	return d
-}
-
-func (d *driver) stop() error {
-	close(d.in)
-	d.in = nil
-	select {
-	case err := <-d.done:
-		return err
-	case <-time.After(30 * time.Second):
-		d.tb.Fatal("the sink did not stop")
-		return nil
-	}
-}
-
-func (d *driver) send(evs ...engine.Event) {
-	for _, ev := range evs {
-		d.in <- ev
-	}
-}
-
-func (d *driver) wait(want map[string]int64) {
-	d.tb.Helper()
-	fwtest.WaitStats(d.tb, d.s.Stats, want)
+	return fwtest.StartSink(tb, name, func(o engine.Options) (*Sink, error) { return New(o, &args) }, hooks, ns.Wrap(), mod)
 }
 
 var (
@@ -125,23 +71,23 @@ func TestBanUnban(t *testing.T) {
 			p := fwtest.NewPair(t)
 			p.Server.Listen(t, 2222)
 			d := startSink(t, p.Server, "drop", Arguments{UseIpset: mode}, nil)
-			d.send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
-			d.wait(map[string]int64{"iptables_elements_added": 1})
+			d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
+			d.Wait(map[string]int64{"iptables_elements_added": 1})
 			if err := p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222); err != nil && !fwtest.IsTimeout(err) {
 				t.Errorf("dropped connection: %v, want a timeout", err)
 			}
 			p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
 			p.ExpectOpen(t, p.NeighbourV4, p.ServerV4, 2222)
-			d.send(fwtest.Ban("sshd", p.ClientV6, time.Hour))
-			d.wait(map[string]int64{"iptables_elements_added": 2})
+			d.Send(fwtest.Ban("sshd", p.ClientV6, time.Hour))
+			d.Wait(map[string]int64{"iptables_elements_added": 2})
 			p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
 			if mode.True() {
 				m := members(t, p.Server, "f2b-sshd")
 				if m[p.ClientV4.String()] < "3590" || len(m) != 1 {
 					t.Errorf("f2b-sshd = %v, want %s with about 3600 s", m, p.ClientV4)
 				}
-				d.send(fwtest.Prolong("sshd", p.ClientV4, 5*time.Hour))
-				d.wait(map[string]int64{"iptables_elements_added": 3, "iptables_elements_deleted": 1})
+				d.Send(fwtest.Prolong("sshd", p.ClientV4, 5*time.Hour))
+				d.Wait(map[string]int64{"iptables_elements_added": 3, "iptables_elements_deleted": 1})
 				if m := members(t, p.Server, "f2b-sshd"); m[p.ClientV4.String()] < "17990" {
 					t.Errorf("after the prolong f2b-sshd = %v", m)
 				}
@@ -154,18 +100,18 @@ func TestBanUnban(t *testing.T) {
 					t.Errorf("chain f2b-sshd:\n%s", rules)
 				}
 			}
-			del := d.s.Stats()["iptables_elements_deleted"]
-			d.send(fwtest.Unban("sshd", p.ClientV4))
-			d.wait(map[string]int64{"iptables_elements_deleted": del + 1})
+			del := d.S.Stats()["iptables_elements_deleted"]
+			d.Send(fwtest.Unban("sshd", p.ClientV4))
+			d.Wait(map[string]int64{"iptables_elements_deleted": del + 1})
 			p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
 			p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
-			d.send(fwtest.Unban("sshd", p.ClientV6))
-			d.wait(map[string]int64{"iptables_elements_deleted": del + 2})
+			d.Send(fwtest.Unban("sshd", p.ClientV6))
+			d.Wait(map[string]int64{"iptables_elements_deleted": del + 2})
 			p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
-			if err := d.stop(); err != nil {
+			if err := d.Stop(); err != nil {
 				t.Fatal(err)
 			}
-			if st := d.s.Stats(); st["iptables_errors"] != 0 {
+			if st := d.S.Stats(); st["iptables_errors"] != 0 {
 				t.Errorf("stats = %v", st)
 			}
 			// The chain and its jump stay when the sink stops.
@@ -191,8 +137,8 @@ func TestPortsAndReject(t *testing.T) {
 				p.Server.Run(t, bin, "-A", "INPUT", "-p", "udp", "--dport", "53", "-j", "ACCEPT")
 			}
 			d := startSink(t, p.Server, "ssh", Arguments{UseIpset: mode, Ports: []string{"22", "2000-2010"}, Block: "reject"}, nil)
-			d.send(fwtest.Ban("sshd", p.ClientV4, time.Hour), fwtest.Ban("sshd", p.ClientV6, engine.Permanent))
-			d.wait(map[string]int64{"iptables_elements_added": 2})
+			d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour), fwtest.Ban("sshd", p.ClientV6, engine.Permanent))
+			d.Wait(map[string]int64{"iptables_elements_added": 2})
 			for _, c := range []struct{ src, dst netip.Addr }{{p.ClientV4, p.ServerV4}, {p.ClientV6, p.ServerV6}} {
 				if err := p.ExpectBlocked(t, c.src, c.dst, 22); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
 					t.Errorf("%s port 22: %v, want connection refused", c.src, err)
@@ -224,37 +170,24 @@ func TestPrefix(t *testing.T) {
 	p := fwtest.NewPair(t)
 	p.Server.Listen(t, 2222)
 	d := startSink(t, p.Server, "net", Arguments{UseIpset: ipsetOnVal, PrefixV4: 24}, nil)
-	d.send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
-	d.wait(map[string]int64{"iptables_elements_added": 1})
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
+	d.Wait(map[string]int64{"iptables_elements_added": 1})
 	p.ExpectBlocked(t, p.NeighbourV4, p.ServerV4, 2222)
 	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
 	if m := members(t, p.Server, "f2b-sshd"); len(m) != 1 || m[netip.PrefixFrom(p.ClientV4, 24).Masked().String()] == "" {
 		t.Errorf("f2b-sshd = %v", m)
 	}
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	e := startSink(t, p.Server, "net", Arguments{UseIpset: ipsetOnVal}, nil)
-	e.send(fwtest.Restored(fwtest.Ban("sshd", p.ClientV4, time.Hour)))
-	e.wait(map[string]int64{"iptables_elements_added": 1})
+	e.Send(fwtest.Restored(fwtest.Ban("sshd", p.ClientV4, time.Hour)))
+	e.Wait(map[string]int64{"iptables_elements_added": 1})
 	if out := p.Server.Run(t, "ipset", "list", "-t", "f2b-sshd"); !strings.Contains(out, "Type: hash:ip") {
 		t.Errorf("set not replaced:\n%s", out)
 	}
 	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
 	p.ExpectOpen(t, p.NeighbourV4, p.ServerV4, 2222)
-}
-
-// restartBurst is n restored bans of jail sshd (IPv4) and a few IPv6 ones.
-func restartBurst(n int) []engine.Event {
-	var burst []engine.Event
-	for i := range n {
-		host := netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)})
-		burst = append(burst, fwtest.Restored(fwtest.Ban("sshd", host, time.Hour+time.Duration(i)*time.Millisecond)))
-	}
-	for i := range 20 {
-		burst = append(burst, fwtest.Restored(fwtest.Ban("sshd", netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1)), 2*time.Hour)))
-	}
-	return append(burst, fwtest.Restored(fwtest.Ban("web", netip.MustParseAddr("198.51.100.7"), engine.Permanent)))
 }
 
 // TestRestartIpset: a restart with a few thousand restored bans changes
@@ -267,12 +200,12 @@ func TestRestartIpset(t *testing.T) {
 	ns.Run(t, "iptables", "-N", "other")
 	ns.Run(t, "iptables", "-A", "other", "-s", "192.0.2.1", "-j", "DROP")
 	ns.Run(t, "iptables", "-A", "INPUT", "-j", "other")
-	burst := restartBurst(3000)
+	burst := fwtest.RestartBurst(3000, 20)
 	total := int64(len(burst))
 	a := startSink(t, ns, "drop", Arguments{UseIpset: ipsetOnVal}, nil)
-	a.send(burst...)
-	a.wait(map[string]int64{"iptables_elements_added": total})
-	if err := a.stop(); err != nil {
+	a.Send(burst...)
+	a.Wait(map[string]int64{"iptables_elements_added": total})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	rules := ns.Run(t, "iptables-save", "-t", "filter")
@@ -283,13 +216,13 @@ func TestRestartIpset(t *testing.T) {
 	ns.RunStdin(t, fmt.Sprintf("del f2b-sshd %s\nadd f2b-sshd %s timeout 100 -exist\nadd f2b-sshd %s timeout 3600\n", missing, short, stale), "ipset", "restore")
 	before := members(t, ns, "f2b-sshd")
 
-	b := startSink(t, ns, "drop", Arguments{UseIpset: ipsetOnVal}, func(s *Sink) { s.staleGrace = 300 * time.Millisecond })
-	b.send(burst...)
-	b.wait(map[string]int64{"iptables_elements_added": 2, "iptables_elements_deleted": 2})
-	if err := b.stop(); err != nil {
+	b := startSink(t, ns, "drop", Arguments{UseIpset: ipsetOnVal}, func(s *Sink) { s.fw.StaleGrace = 300 * time.Millisecond })
+	b.Send(burst...)
+	b.Wait(map[string]int64{"iptables_elements_added": 2, "iptables_elements_deleted": 2})
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := b.s.Stats(); st["iptables_elements_added"] != 2 || st["iptables_elements_deleted"] != 2 || st["iptables_errors"] != 0 {
+	if st := b.S.Stats(); st["iptables_elements_added"] != 2 || st["iptables_elements_deleted"] != 2 || st["iptables_errors"] != 0 {
 		t.Errorf("stats after the restart = %v, want 2 added (the missing one, the short one), 2 deleted (the short and the stale one)", st)
 	}
 	after := members(t, ns, "f2b-sshd")
@@ -336,12 +269,12 @@ func TestRestartPlain(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
 	ns := fwtest.NewNetns(t, "p")
-	burst := restartBurst(2000)
+	burst := fwtest.RestartBurst(2000, 20)
 	total := int64(len(burst))
 	a := startSink(t, ns, "drop", Arguments{UseIpset: ipsetOffVal}, nil)
-	a.send(burst...)
-	a.wait(map[string]int64{"iptables_elements_added": total})
-	if err := a.stop(); err != nil {
+	a.Send(burst...)
+	a.Wait(map[string]int64{"iptables_elements_added": total})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	missing, stale := burst[7].Action.Host, "10.200.0.1"
@@ -350,13 +283,13 @@ func TestRestartPlain(t *testing.T) {
 	ns.Run(t, "iptables", "-A", "f2b-sshd", "-s", "10.200.0.2", "-j", "ACCEPT")
 	before := ns.Run(t, "iptables", "-S", "f2b-sshd")
 
-	b := startSink(t, ns, "drop", Arguments{UseIpset: ipsetOffVal}, func(s *Sink) { s.staleGrace = 300 * time.Millisecond })
-	b.send(burst...)
-	b.wait(map[string]int64{"iptables_elements_added": 1, "iptables_elements_deleted": 1})
-	if err := b.stop(); err != nil {
+	b := startSink(t, ns, "drop", Arguments{UseIpset: ipsetOffVal}, func(s *Sink) { s.fw.StaleGrace = 300 * time.Millisecond })
+	b.Send(burst...)
+	b.Wait(map[string]int64{"iptables_elements_added": 1, "iptables_elements_deleted": 1})
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := b.s.Stats(); st["iptables_elements_added"] != 1 || st["iptables_elements_deleted"] != 1 || st["iptables_errors"] != 0 {
+	if st := b.S.Stats(); st["iptables_elements_added"] != 1 || st["iptables_elements_deleted"] != 1 || st["iptables_errors"] != 0 {
 		t.Errorf("stats after the restart = %v", st)
 	}
 	after := strings.Split(strings.TrimSpace(ns.Run(t, "iptables", "-S", "f2b-sshd")), "\n")
@@ -381,12 +314,12 @@ func TestFlushOnStop(t *testing.T) {
 	ns.Run(t, "iptables", "-A", "INPUT", "-p", "udp", "-j", "ACCEPT")
 	for _, mode := range []cty.Value{ipsetOnVal, ipsetOffVal} {
 		d := startSink(t, ns, "drop", Arguments{UseIpset: mode, FlushOnStop: true, Protocol: cty.StringVal("all")}, nil)
-		d.send(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour), fwtest.Ban("web", netip.MustParseAddr("2001:db8::1"), time.Hour))
-		d.wait(map[string]int64{"iptables_elements_added": 2})
+		d.Send(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour), fwtest.Ban("web", netip.MustParseAddr("2001:db8::1"), time.Hour))
+		d.Wait(map[string]int64{"iptables_elements_added": 2})
 		if out := ns.Run(t, "iptables", "-S", "INPUT"); !strings.Contains(out, "-A INPUT -j f2b-web") {
 			t.Errorf("INPUT:\n%s", out)
 		}
-		if err := d.stop(); err != nil {
+		if err := d.Stop(); err != nil {
 			t.Fatal(err)
 		}
 		if out := ns.Run(t, "iptables", "-S"); strings.Contains(out, "f2b-") || !strings.Contains(out, "-A INPUT -p udp -j ACCEPT") {
@@ -408,23 +341,23 @@ func TestConfigChange(t *testing.T) {
 	ns := fwtest.NewNetns(t, "g")
 	host := netip.MustParseAddr("192.0.2.9")
 	a := startSink(t, ns, "drop", Arguments{Ports: []string{"22"}}, nil)
-	a.send(fwtest.Ban("sshd", host, time.Hour))
-	a.wait(map[string]int64{"iptables_elements_added": 1})
-	if err := a.stop(); err != nil {
+	a.Send(fwtest.Ban("sshd", host, time.Hour))
+	a.Wait(map[string]int64{"iptables_elements_added": 1})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	b := startSink(t, ns, "drop", Arguments{Ports: []string{"2222"}, Protocol: cty.TupleVal([]cty.Value{cty.StringVal("udp"), cty.StringVal("tcp")})}, nil)
-	b.send(fwtest.Restored(fwtest.Ban("sshd", host, time.Hour)))
+	b.Send(fwtest.Restored(fwtest.Ban("sshd", host, time.Hour)))
 	time.Sleep(200 * time.Millisecond)
-	if err := b.stop(); err != nil {
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	want := "-P INPUT ACCEPT\n-A INPUT -p udp -m multiport --dports 2222 -j f2b-sshd\n-A INPUT -p tcp -m multiport --dports 2222 -j f2b-sshd\n"
 	if out := ns.Run(t, "iptables", "-S", "INPUT"); out != want {
 		t.Errorf("INPUT:\n%s\nwant\n%s", out, want)
 	}
-	if st := b.s.Stats(); st["iptables_errors"] != 0 || st["iptables_elements_added"] != 0 {
-		t.Errorf("stats = %v\n%s", st, b.logs)
+	if st := b.S.Stats(); st["iptables_errors"] != 0 || st["iptables_elements_added"] != 0 {
+		t.Errorf("stats = %v\n%s", st, b.Logs)
 	}
 }
 
@@ -434,36 +367,12 @@ func TestRetry(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
 	p := fwtest.NewPair(t)
-	p.Server.Listen(t, 2222)
-	dir := t.TempDir()
-	flag := filepath.Join(dir, "fail")
-	// A directory of wrappers first in PATH: ipset fails while flag exists.
-	wrapper := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then echo 'ipset: simulated failure' >&2; exit 1; fi\nexec /usr/sbin/ipset \"$@\"\n", flag)
-	if err := os.WriteFile(filepath.Join(dir, "ipset"), []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// First in PATH: an ipset that fails while told to.
+	ipset := fwtest.NewFlaky(t, "ipset", `/usr/sbin/ipset "$@"`)
 	d := startSink(t, p.Server, "drop", Arguments{UseIpset: ipsetOnVal}, func(s *Sink) {
-		s.wrap = append(s.wrap, "env", "PATH="+dir+":"+os.Getenv("PATH")+":/usr/sbin:/sbin")
+		s.fw.Wrap = append(s.fw.Wrap, "env", "PATH="+ipset.Dir+":"+os.Getenv("PATH")+":/usr/sbin:/sbin")
 	})
-	d.send(fwtest.Ban("sshd", netip.MustParseAddr("198.51.100.1"), time.Hour))
-	d.wait(map[string]int64{"iptables_elements_added": 1})
-	if err := os.WriteFile(flag, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d.send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
-	d.wait(map[string]int64{"iptables_errors": 3})
-	d.send(fwtest.Ban("sshd", p.ClientV6, time.Hour))
-	d.wait(map[string]int64{"iptables_errors": 5})
-	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
-	if err := os.Remove(flag); err != nil {
-		t.Fatal(err)
-	}
-	d.wait(map[string]int64{"iptables_elements_added": 3})
-	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
-	p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
-	if logs := d.logs.String(); !strings.Contains(logs, "simulated failure") {
-		t.Errorf("logs lack ipset's message:\n%s", logs)
-	}
+	fwtest.CheckRetry(t, p, d.Driver, "iptables", ipset)
 }
 
 // BenchmarkBan20k applies 20,000 bans through iptables and ipset and
@@ -477,26 +386,9 @@ func BenchmarkBan5kPlain(b *testing.B) { benchBans(b, ipsetOffVal, 5000) }
 func benchBans(b *testing.B, mode cty.Value, n int) {
 	needKernel(b)
 	ns := fwtest.NewNetns(b, "b")
-	evs := make([]engine.Event, n)
-	for i := range evs {
-		evs[i] = fwtest.Ban("sshd", netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)}), time.Hour)
-	}
-	var total time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		d := startSink(b, ns, "bench", Arguments{UseIpset: mode, FlushOnStop: true}, nil)
-		b.StartTimer()
-		start := time.Now()
-		go d.send(evs...)
-		d.wait(map[string]int64{"iptables_elements_added": int64(n)})
-		total += time.Since(start)
-		b.StopTimer()
-		if err := d.stop(); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(total.Seconds()/float64(b.N), fmt.Sprintf("s/%dk-bans", n/1000))
+	fwtest.BenchBans(b, n, "iptables_elements_added", func() *fwtest.Driver {
+		return startSink(b, ns, "bench", Arguments{UseIpset: mode, FlushOnStop: true}, nil).Driver
+	})
 }
 
 // TestRestartUnchanged: for every mode and block type, a restart with the
@@ -518,9 +410,9 @@ func TestRestartUnchanged(t *testing.T) {
 			fwtest.Ban("sshd", netip.MustParseAddr("2001:db8::1"), time.Hour),
 		}
 		a := startSink(t, ns, "x", c, nil)
-		a.send(bans...)
-		a.wait(map[string]int64{"iptables_elements_added": 2})
-		if err := a.stop(); err != nil {
+		a.Send(bans...)
+		a.Wait(map[string]int64{"iptables_elements_added": 2})
+		if err := a.Stop(); err != nil {
 			t.Fatal(err)
 		}
 		var before [2]string
@@ -528,9 +420,9 @@ func TestRestartUnchanged(t *testing.T) {
 			before[i] = stripComments(ns.Run(t, bin, "-t", "filter"))
 		}
 		b := startSink(t, ns, "x", c, nil)
-		b.send(fwtest.Restored(bans[0]), fwtest.Restored(bans[1]))
+		b.Send(fwtest.Restored(bans[0]), fwtest.Restored(bans[1]))
 		time.Sleep(150 * time.Millisecond)
-		if err := b.stop(); err != nil {
+		if err := b.Stop(); err != nil {
 			t.Fatal(err)
 		}
 		for i, bin := range []string{"iptables-save", "ip6tables-save"} {
@@ -538,8 +430,11 @@ func TestRestartUnchanged(t *testing.T) {
 				t.Errorf("%+v: %s changed across a restart:\n%s\nwas\n%s", c, bin, got, before[i])
 			}
 		}
-		if st := b.s.Stats(); st["iptables_elements_added"] != 0 || st["iptables_errors"] != 0 {
+		if st := b.S.Stats(); st["iptables_elements_added"] != 0 || st["iptables_errors"] != 0 {
 			t.Errorf("%+v: stats after the restart = %v", c, st)
 		}
 	}
 }
+
+// hooks are the sink's test hooks.
+func hooks(s *Sink) *fwsync.Stage { return &s.fw }

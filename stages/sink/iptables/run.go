@@ -15,11 +15,11 @@ import (
 // It never writes to out.
 func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
 	useIpset := s.cfg.resolveIpset()
-	b := &backend{cfg: &s.cfg, s: s, run: s.runner(), ipset: useIpset, ipsetBin: "ipset"}
+	b := &backend{cfg: &s.cfg, logger: s.fw.Logger, run: s.fw.Runner(), ipset: useIpset, ipsetBin: "ipset"}
 	var errs []error
 	for fam, bin := range s.cfg.bins {
 		b.bins[fam] = bin
-		if s.wrap != nil {
+		if s.fw.Wrap != nil {
 			continue // the test's namespace runs the programs by name
 		}
 		p, err := lookpath.Find(bin)
@@ -29,7 +29,7 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 		}
 		b.bins[fam] = p
 	}
-	if useIpset && s.wrap == nil {
+	if useIpset && s.fw.Wrap == nil {
 		p, err := lookpath.Find("ipset")
 		if err != nil {
 			errs = append(errs, err)
@@ -39,23 +39,10 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 	if len(errs) > 0 {
 		return fmt.Errorf("sink %q: %w", typeName, errors.Join(errs...))
 	}
-	cfg := fwsync.Config{
-		Type:        typeName,
-		Prefix:      s.cfg.prefix,
-		GroupOf:     stem,
-		FlushOnStop: s.cfg.flushOnStop,
-		Logger:      s.logger,
-		Clock:       s.clock,
-		RestoreIdle: s.restoreIdle,
-		StaleGrace:  s.staleGrace,
-		RetryFirst:  s.retryFirst,
-	}
+	cfg := fwsync.Config{Prefix: s.cfg.prefix, GroupOf: stem, FlushOnStop: s.cfg.flushOnStop}
 	if useIpset {
 		cfg.Timeout = timeout
 	}
-	d := fwsync.New(cfg, b)
-	s.driver.Store(d)
-	s.ipset.Store(useIpset)
-	s.logger.Info("iptables sink starting", "ipset", useIpset, "iptables", b.bins[0], "ip6tables", b.bins[1], "chain", s.cfg.from)
-	return d.Run(ctx, in)
+	s.fw.Logger.Info("iptables sink starting", "ipset", useIpset, "iptables", b.bins[0], "ip6tables", b.bins[1], "chain", s.cfg.from)
+	return s.fw.Run(ctx, in, cfg, b)
 }

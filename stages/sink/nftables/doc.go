@@ -50,8 +50,11 @@
 // not at all), and the script is the exact syntax admins know and can run
 // by hand. Batches are cheap: actions that arrive while nft runs go into
 // the next batch (up to 5000 elements), and 20,000 bans take a fraction of
-// a second. Only names the sink checked and addresses it formatted itself
-// go into a script, so nothing in it needs escaping.
+// a second. A jail's first ban declares its sets and the chain's rules in
+// the transaction of its elements. Only names the sink checked and
+// addresses it formatted itself go into a script, so nothing in it needs
+// escaping. The batching, reconciliation and retries are those of the
+// other firewall sinks (package fwsync); this package knows nft.
 //
 // # Start and restart
 //
@@ -83,14 +86,16 @@
 // # Failures
 //
 // A failed nft run is logged with nft's standard error and counted
-// (Stats "nft_errors", beside "nft_batches", "nft_elements_added" and
-// "nft_elements_deleted"). Nothing of a failed batch applied, so the sink
-// then resyncs: it reads the table again, repairs the table, chain, sets
-// and rules (an admin's `nft flush ruleset` is undone this way), and
-// applies every difference. While that fails, it is retried with backoff
-// from 1 s to 1 min; new actions go on in their own batches meanwhile. An
-// element nft refuses on its own is logged and left out. Without the nft
-// program, Run fails at once naming it (CheckEnv reports it beforehand).
+// (Stats "nft_errors", beside "nft_batches", the transactions that changed
+// elements, "nft_elements_added" and "nft_elements_deleted"). Nothing of a
+// failed batch applied, so the sink then resyncs: it reads the table
+// again, repairs the table, chain, sets and rules (an admin's `nft flush
+// ruleset` is undone this way), and applies every difference. While that
+// fails, it is retried with backoff from 1 s to 1 min; new actions go on
+// in their own batches meanwhile. Elements nft refuses on their own are
+// found by halving the changes; they are logged and retried with the same
+// backoff while the others apply. Without the nft program, Run fails at
+// once naming it (CheckEnv reports it beforehand).
 //
 // Kernel timeouts run on the wall clock: in a replay against a real
 // firewall, bans whose end has passed are not applied.

@@ -7,21 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	osexec "os/exec"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/f2bproject/f2b/stages/sink/internal/proc"
+	"github.com/f2bproject/f2b/internal/lookpath"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwrun"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
-
-// stderrLimit bounds the part of nft's standard error put in an error.
-const stderrLimit = 2048
-
-// nftDirs are looked in after PATH: nft lives in sbin, which a service's
-// PATH may lack.
-var nftDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
 
 // CheckEnv reports whether the nft binary that sink "nftables" runs is
 // installed (for `f2b validate --check-env`).
@@ -30,66 +22,18 @@ func CheckEnv() error {
 	return err
 }
 
+// CheckEnv implements engine.EnvChecker: nft must be installed.
+func (s *Sink) CheckEnv() error { return CheckEnv() }
+
 // findNft returns the path of the program name, looked up in PATH, then
-// in the sbin directories.
+// in the sbin directories (nft lives in sbin, which a service's PATH may
+// lack).
 func findNft(name string) (string, error) {
-	if p, err := osexec.LookPath(name); err == nil {
-		return p, nil
+	p, err := lookpath.Find(name)
+	if err != nil {
+		return "", fmt.Errorf("sink %q needs the %s program (package nftables): %w", typeName, name, err)
 	}
-	if !strings.Contains(name, "/") {
-		for _, dir := range nftDirs {
-			p := dir + "/" + name
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-				return p, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("sink %q needs the %s program (package nftables), which is not in PATH nor in /usr/sbin or /sbin", typeName, name)
-}
-
-// nftError is a failed nft run: how it failed and what nft said.
-type nftError struct {
-	err    error
-	stderr string
-}
-
-func (e *nftError) Error() string {
-	if e.stderr == "" {
-		return "nft: " + e.err.Error()
-	}
-	return "nft: " + e.err.Error() + ": " + e.stderr
-}
-
-func (e *nftError) Unwrap() error { return e.err }
-
-// nft runs argv (the nft command) with args, script on its standard
-// input, and returns its standard output.
-func nft(ctx context.Context, argv []string, script string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, nftTimeout)
-	defer cancel()
-	all := append(slices.Clip(argv[1:]), args...)
-	cmd := osexec.CommandContext(ctx, argv[0], all...)
-	if script != "" {
-		cmd.Stdin = strings.NewReader(script)
-	}
-	var stdout bytes.Buffer
-	var stderr proc.Capped
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// nft's messages (strerror) in English, whatever the locale.
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	proc.KillGroupOnCancel(cmd)
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(string(stderr.Buf))
-		if len(msg) > stderrLimit {
-			msg = msg[:stderrLimit] + "…"
-		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s: %w", nftTimeout, err)
-		}
-		return nil, &nftError{err: err, stderr: msg}
-	}
-	return stdout.Bytes(), nil
+	return p, nil
 }
 
 // snapshot is what the kernel holds of the sink's table.
@@ -111,7 +55,7 @@ type chainInfo struct {
 type setInfo struct {
 	typ   string
 	flags []string
-	elems map[netip.Prefix]elemState
+	elems map[netip.Prefix]fwsync.Elem
 	// unknown counts elements the sink cannot read back (ranges); such a
 	// set is flushed when taken over.
 	unknown int
@@ -145,14 +89,14 @@ type (
 	}
 )
 
-// listTable reads table (family inet) through argv; a missing table is an
-// empty snapshot.
-func listTable(ctx context.Context, argv []string, table, chain string, now time.Time) (*snapshot, error) {
-	out, err := nft(ctx, argv, "", "-j", "list", "table", "inet", table)
+// listTable reads table (family inet) with the program nft; a missing
+// table is an empty snapshot.
+func listTable(ctx context.Context, run *fwrun.Runner, nft, table, chain string, now time.Time) (*snapshot, error) {
+	out, err := run.Run(ctx, "", nft, "-j", "list", "table", "inet", table)
 	snap := &snapshot{owned: map[string]bool{}, sets: map[string]*setInfo{}, chains: map[string]chainInfo{}, read: now}
 	if err != nil {
-		var ne *nftError
-		if errors.As(err, &ne) && strings.Contains(ne.stderr, "No such file or directory") {
+		var fe *fwrun.Error
+		if errors.As(err, &fe) && strings.Contains(fe.Stderr, "No such file or directory") {
 			return snap, nil
 		}
 		return nil, fmt.Errorf("reading table inet %s: %w", table, err)
@@ -245,7 +189,7 @@ func setRefs(expr json.RawMessage) []string {
 }
 
 func parseSet(js jsonSet, now time.Time) *setInfo {
-	si := &setInfo{elems: make(map[netip.Prefix]elemState, len(js.Elem))}
+	si := &setInfo{elems: make(map[netip.Prefix]fwsync.Elem, len(js.Elem))}
 	if json.Unmarshal(js.Type, &si.typ) != nil {
 		si.typ = string(js.Type) // a concatenation: never one of ours
 	}
@@ -259,13 +203,13 @@ func parseSet(js jsonSet, now time.Time) *setInfo {
 			si.unknown++
 			continue
 		}
-		st := elemState{approx: true}
+		st := fwsync.Elem{Approx: true}
 		left := e.expires
 		if left == nil {
 			left = e.timeout
 		}
 		if left != nil {
-			st.end = now.Add(time.Duration(*left * float64(time.Second)))
+			st.End = now.Add(time.Duration(*left * float64(time.Second)))
 		}
 		si.elems[e.val.p] = st
 	}
@@ -328,6 +272,3 @@ func (e *jsonSetElem) UnmarshalJSON(b []byte) error {
 	}
 	return e.val.UnmarshalJSON(b)
 }
-
-// CheckEnv implements engine.EnvChecker: nft must be installed.
-func (s *Sink) CheckEnv() error { return CheckEnv() }

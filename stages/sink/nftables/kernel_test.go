@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,24 +18,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
-
-// expectOpen and expectBlocked check a connection from src to dst:port.
-func expectOpen(t *testing.T, p *pair, src, dst netip.Addr, port int) {
-	t.Helper()
-	if err := p.client.dial(src, dst, port); err != nil {
-		t.Errorf("%s -> %s port %d: %v, want a connection", src, dst, port, err)
-	}
-}
-
-func expectBlocked(t *testing.T, p *pair, src, dst netip.Addr, port int) error {
-	t.Helper()
-	err := p.client.dial(src, dst, port)
-	if err == nil {
-		t.Errorf("%s -> %s port %d connected, want it blocked", src, dst, port)
-	}
-	return err
-}
 
 // TestBanUnban: a banned host cannot connect, over IPv4 and IPv6, until
 // its unban; the element's timeout is the ban's time left; a prolong
@@ -45,61 +28,56 @@ func expectBlocked(t *testing.T, p *pair, src, dst netip.Addr, port int) error {
 func TestBanUnban(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	p := newPair(t)
-	p.server.listen(t, 2222)
-	expectOpen(t, p, p.clientV4, p.serverV4, 2222)
-	expectOpen(t, p, p.clientV6, p.serverV6, 2222)
+	p := fwtest.NewPair(t)
+	p.Server.Listen(t, 2222)
+	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
+	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
 
-	d := startSink(t, p.server, "drop", Arguments{}, nil)
-	d.send(banEv("sshd", p.clientV4, time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 1})
-	if err := expectBlocked(t, p, p.clientV4, p.serverV4, 2222); err != nil && !isTimeout(err) {
+	d := startSink(t, p.Server, "drop", Arguments{}, nil)
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 1})
+	if err := p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222); err != nil && !fwtest.IsTimeout(err) {
 		t.Errorf("dropped connection: %v, want a timeout", err)
 	}
-	expectOpen(t, p, p.clientV6, p.serverV6, 2222)
-	snap := p.server.table(t, "f2b", "input_drop")
-	e, ok := snap.sets["sshd_v4"].elems[netip.PrefixFrom(p.clientV4, 32)]
-	if left := time.Until(e.end); !ok || left < time.Hour-10*time.Second || left > time.Hour+time.Second {
+	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
+	snap := table(t, p.Server, "f2b", "input_drop")
+	e, ok := snap.sets["sshd_v4"].elems[netip.PrefixFrom(p.ClientV4, 32)]
+	if left := time.Until(e.End); !ok || left < time.Hour-10*time.Second || left > time.Hour+time.Second {
 		t.Errorf("element %v: %v left, want about 1h", ok, left)
 	}
 
-	d.send(banEv("sshd", p.clientV6, time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 2})
-	expectBlocked(t, p, p.clientV6, p.serverV6, 2222)
+	d.Send(fwtest.Ban("sshd", p.ClientV6, time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 2})
+	p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
 
-	d.send(prolongEv("sshd", p.clientV4, 5*time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 3, "nft_elements_deleted": 1})
-	snap = p.server.table(t, "f2b", "input_drop")
-	e = snap.sets["sshd_v4"].elems[netip.PrefixFrom(p.clientV4, 32)]
-	if left := time.Until(e.end); left < 5*time.Hour-10*time.Second {
+	d.Send(fwtest.Prolong("sshd", p.ClientV4, 5*time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 3, "nft_elements_deleted": 1})
+	snap = table(t, p.Server, "f2b", "input_drop")
+	e = snap.sets["sshd_v4"].elems[netip.PrefixFrom(p.ClientV4, 32)]
+	if left := time.Until(e.End); left < 5*time.Hour-10*time.Second {
 		t.Errorf("after prolong: %v left, want about 5h", left)
 	}
-	expectBlocked(t, p, p.clientV4, p.serverV4, 2222)
+	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
 
-	d.send(unbanEv("sshd", p.clientV4))
-	d.waitStats(map[string]int64{"nft_elements_deleted": 2})
-	expectOpen(t, p, p.clientV4, p.serverV4, 2222)
-	expectBlocked(t, p, p.clientV6, p.serverV6, 2222)
-	d.send(unbanEv("sshd", p.clientV6))
-	d.waitStats(map[string]int64{"nft_elements_deleted": 3})
-	expectOpen(t, p, p.clientV6, p.serverV6, 2222)
+	d.Send(fwtest.Unban("sshd", p.ClientV4))
+	d.Wait(map[string]int64{"nft_elements_deleted": 2})
+	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
+	p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
+	d.Send(fwtest.Unban("sshd", p.ClientV6))
+	d.Wait(map[string]int64{"nft_elements_deleted": 3})
+	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
 
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	st := d.s.Stats()
+	st := d.S.Stats()
 	if st["nft_errors"] != 0 {
 		t.Errorf("stats = %v", st)
 	}
 	// The table stays when the sink stops (flush_on_stop is false).
-	if snap := p.server.table(t, "f2b", "input_drop"); !snap.exists || snap.chain == nil || !snap.owned["sshd"] {
+	if snap := table(t, p.Server, "f2b", "input_drop"); !snap.exists || snap.chain == nil || !snap.owned["sshd"] {
 		t.Errorf("after stop: table %v chain %v owned %v", snap.exists, snap.chain, snap.owned)
 	}
-}
-
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
 }
 
 // TestPortsAndReject: a ban on port 22 leaves port 8080 open, and reject
@@ -107,20 +85,20 @@ func isTimeout(err error) bool {
 func TestPortsAndReject(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	p := newPair(t)
-	p.server.listen(t, 22)
-	p.server.listen(t, 8080)
-	d := startSink(t, p.server, "ssh", Arguments{Ports: []string{"22"}, Block: "reject"}, nil)
-	d.send(banEv("sshd", p.clientV4, time.Hour), banEv("sshd", p.clientV6, engine.Permanent))
-	d.waitStats(map[string]int64{"nft_elements_added": 2})
-	for _, c := range []struct{ src, dst netip.Addr }{{p.clientV4, p.serverV4}, {p.clientV6, p.serverV6}} {
-		if err := expectBlocked(t, p, c.src, c.dst, 22); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+	p := fwtest.NewPair(t)
+	p.Server.Listen(t, 22)
+	p.Server.Listen(t, 8080)
+	d := startSink(t, p.Server, "ssh", Arguments{Ports: []string{"22"}, Block: "reject"}, nil)
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour), fwtest.Ban("sshd", p.ClientV6, engine.Permanent))
+	d.Wait(map[string]int64{"nft_elements_added": 2})
+	for _, c := range []struct{ src, dst netip.Addr }{{p.ClientV4, p.ServerV4}, {p.ClientV6, p.ServerV6}} {
+		if err := p.ExpectBlocked(t, c.src, c.dst, 22); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Errorf("%s port 22: %v, want connection refused", c.src, err)
 		}
-		expectOpen(t, p, c.src, c.dst, 8080)
+		p.ExpectOpen(t, c.src, c.dst, 8080)
 	}
 	// The permanent ban has no timeout in the kernel.
-	if out := p.server.nft(t, "list", "set", "inet", "f2b", "sshd_v6"); !strings.Contains(out, "elements = { fd00:99::2 }") {
+	if out := p.Server.Run(t, "nft", "list", "set", "inet", "f2b", "sshd_v6"); !strings.Contains(out, "elements = { "+p.ClientV6.String()+" }") {
 		t.Errorf("sshd_v6:\n%s", out)
 	}
 }
@@ -130,35 +108,35 @@ func TestPortsAndReject(t *testing.T) {
 func TestPrefix(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	p := newPair(t)
-	p.server.listen(t, 2222)
-	d := startSink(t, p.server, "net", Arguments{PrefixV4: 24}, nil)
-	d.send(banEv("sshd", p.clientV4, time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 1})
-	expectBlocked(t, p, p.neighbourV4, p.serverV4, 2222)
-	expectOpen(t, p, p.clientV6, p.serverV6, 2222)
-	net := netip.PrefixFrom(p.clientV4, 24).Masked()
-	snap := p.server.table(t, "f2b", "input_net")
-	if s := snap.sets["sshd_v4"]; len(s.elems) != 1 || s.elems[net] == (elemState{}) || !strings.Contains(strings.Join(s.flags, ","), "interval") {
+	p := fwtest.NewPair(t)
+	p.Server.Listen(t, 2222)
+	d := startSink(t, p.Server, "net", Arguments{PrefixV4: 24}, nil)
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 1})
+	p.ExpectBlocked(t, p.NeighbourV4, p.ServerV4, 2222)
+	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
+	net := netip.PrefixFrom(p.ClientV4, 24).Masked()
+	snap := table(t, p.Server, "f2b", "input_net")
+	if s := snap.sets["sshd_v4"]; len(s.elems) != 1 || s.elems[net] == (fwsync.Elem{}) || !strings.Contains(strings.Join(s.flags, ","), "interval") {
 		t.Errorf("sshd_v4 = %+v", s)
 	}
 
 	// The neighbour is banned too, longer: one element, the later end.
-	d.send(banEv("sshd", p.neighbourV4, 3*time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 2, "nft_elements_deleted": 1})
-	d.send(unbanEv("sshd", p.clientV4))
+	d.Send(fwtest.Ban("sshd", p.NeighbourV4, 3*time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 2, "nft_elements_deleted": 1})
+	d.Send(fwtest.Unban("sshd", p.ClientV4))
 	// Wait for a batch after the unban: ban and unban a host elsewhere.
-	d.send(banEv("sshd", netip.MustParseAddr("198.51.100.1"), time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 3})
-	expectBlocked(t, p, p.clientV4, p.serverV4, 2222)
-	snap = p.server.table(t, "f2b", "input_net")
-	if e := snap.sets["sshd_v4"].elems[net]; time.Until(e.end) < 3*time.Hour-10*time.Second {
-		t.Errorf("network element ends in %v, want about 3h", time.Until(e.end))
+	d.Send(fwtest.Ban("sshd", netip.MustParseAddr("198.51.100.1"), time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 3})
+	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
+	snap = table(t, p.Server, "f2b", "input_net")
+	if e := snap.sets["sshd_v4"].elems[net]; time.Until(e.End) < 3*time.Hour-10*time.Second {
+		t.Errorf("network element ends in %v, want about 3h", time.Until(e.End))
 	}
-	d.send(unbanEv("sshd", p.neighbourV4))
-	d.waitStats(map[string]int64{"nft_elements_deleted": 2})
-	expectOpen(t, p, p.clientV4, p.serverV4, 2222)
-	expectOpen(t, p, p.neighbourV4, p.serverV4, 2222)
+	d.Send(fwtest.Unban("sshd", p.NeighbourV4))
+	d.Wait(map[string]int64{"nft_elements_deleted": 2})
+	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
+	p.ExpectOpen(t, p.NeighbourV4, p.ServerV4, 2222)
 }
 
 // TestRestartReconciles: a sink that restarts with 20,000 restored bans
@@ -168,31 +146,21 @@ func TestPrefix(t *testing.T) {
 func TestRestartReconciles(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	ns := newNetns(t, "r")
-	ns.nftScript(t, "add table inet other\nadd set inet other keep { type ipv4_addr; }\nadd element inet other keep { 192.0.2.1 }\n")
-	other := ns.nft(t, "list", "table", "inet", "other")
+	ns := fwtest.NewNetns(t, "r")
+	nftScript(t, ns, "add table inet other\nadd set inet other keep { type ipv4_addr; }\nadd element inet other keep { 192.0.2.1 }\n")
+	other := ns.Run(t, "nft", "list", "table", "inet", "other")
 
-	const n = 20000
-	var burst []engine.Event
-	for i := range n {
-		host := netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)})
-		burst = append(burst, restored(banEv("sshd", host, time.Hour+time.Duration(i)*time.Millisecond)))
-	}
-	for i := range 50 {
-		host := netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1))
-		burst = append(burst, restored(banEv("sshd", host, 2*time.Hour)))
-	}
-	burst = append(burst, restored(banEv("web", netip.MustParseAddr("198.51.100.7"), engine.Permanent)))
+	burst := fwtest.RestartBurst(20000, 50)
 	total := int64(len(burst))
 
 	a := startSink(t, ns, "drop", Arguments{}, nil)
-	a.send(burst...)
-	a.waitStats(map[string]int64{"nft_elements_added": total})
-	if err := a.stop(); err != nil {
+	a.Send(burst...)
+	a.Wait(map[string]int64{"nft_elements_added": total})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	count := func() int {
-		snap := ns.table(t, "f2b", "input_drop")
+		snap := table(t, ns, "f2b", "input_drop")
 		c := 0
 		for _, s := range snap.sets {
 			c += len(s.elems)
@@ -206,21 +174,21 @@ func TestRestartReconciles(t *testing.T) {
 	// Drift while f2b is down: one ban's element is gone, one has a
 	// wrong timeout, one element no ban stands for.
 	missing, short, stale := burst[7].Action.Host, burst[8].Action.Host, netip.MustParseAddr("10.200.0.1")
-	ns.nftScript(t, fmt.Sprintf("delete element inet f2b sshd_v4 { %s }\ndelete element inet f2b sshd_v4 { %s }\nadd element inet f2b sshd_v4 { %s timeout 100s, %s timeout 1h }\n",
+	nftScript(t, ns, fmt.Sprintf("delete element inet f2b sshd_v4 { %s }\ndelete element inet f2b sshd_v4 { %s }\nadd element inet f2b sshd_v4 { %s timeout 100s, %s timeout 1h }\n",
 		missing, short, short, stale))
 
 	mon := startMonitor(t, ns)
 	// nft monitor prints the elements of the sets it has seen declared
 	// only: declare ours again (a no-op in the kernel) while it listens.
-	ns.nftScript(t, "add set inet f2b sshd_v4 { type ipv4_addr; flags timeout; }\nadd set inet f2b sshd_v6 { type ipv6_addr; flags timeout; }\n"+
+	nftScript(t, ns, "add set inet f2b sshd_v4 { type ipv4_addr; flags timeout; }\nadd set inet f2b sshd_v6 { type ipv6_addr; flags timeout; }\n"+
 		"add set inet f2b web_v4 { type ipv4_addr; flags timeout; }\nadd set inet f2b web_v6 { type ipv6_addr; flags timeout; }\n")
 	mon.wait(t, "add set inet f2b web_v6")
 	mon.reset()
-	b := startSink(t, ns, "drop", Arguments{}, func(s *Sink) { s.staleGrace = 500 * time.Millisecond })
+	b := startSink(t, ns, "drop", Arguments{}, func(s *Sink) { s.fw.StaleGrace = 500 * time.Millisecond })
 	// The same bans come back restored, as the counters send them.
-	b.send(burst...)
-	b.waitStats(map[string]int64{"nft_elements_added": 2, "nft_elements_deleted": 2})
-	if err := b.stop(); err != nil {
+	b.Send(burst...)
+	b.Wait(map[string]int64{"nft_elements_added": 2, "nft_elements_deleted": 2})
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	lines := mon.stop(t)
@@ -263,23 +231,23 @@ func TestRestartReconciles(t *testing.T) {
 	if len(changes) > 6 {
 		t.Errorf("%d element changes, want at most 6", len(changes))
 	}
-	snap := ns.table(t, "f2b", "input_drop")
+	snap := table(t, ns, "f2b", "input_drop")
 	if got := len(snap.sets["sshd_v4"].elems) + len(snap.sets["sshd_v6"].elems) + len(snap.sets["web_v4"].elems); got != int(total) {
 		t.Errorf("after the restart the kernel holds %d elements, want %d", got, total)
 	}
 	v4 := snap.sets["sshd_v4"]
 	for _, h := range []netip.Addr{missing, short, burst[19999].Action.Host} {
-		if e, ok := v4.elems[netip.PrefixFrom(h, 32)]; !ok || time.Until(e.end) < 59*time.Minute {
-			t.Errorf("%s: %v, %v left; want about an hour", h, ok, time.Until(e.end))
+		if e, ok := v4.elems[netip.PrefixFrom(h, 32)]; !ok || time.Until(e.End) < 59*time.Minute {
+			t.Errorf("%s: %v, %v left; want about an hour", h, ok, time.Until(e.End))
 		}
 	}
 	if _, ok := v4.elems[netip.PrefixFrom(stale, 32)]; ok {
 		t.Errorf("stale element %s still there", stale)
 	}
-	if e, ok := snap.sets["web_v4"].elems[netip.MustParsePrefix("198.51.100.7/32")]; !ok || !e.end.IsZero() {
+	if e, ok := snap.sets["web_v4"].elems[netip.MustParsePrefix("198.51.100.7/32")]; !ok || !e.End.IsZero() {
 		t.Errorf("permanent ban: %v %+v", ok, e)
 	}
-	if got := ns.nft(t, "list", "table", "inet", "other"); got != other {
+	if got := ns.Run(t, "nft", "list", "table", "inet", "other"); got != other {
 		t.Errorf("table other changed:\n%s\nwas\n%s", got, other)
 	}
 }
@@ -293,9 +261,9 @@ type monitor struct {
 }
 
 // startMonitor starts nft monitor in ns and returns once it listens.
-func startMonitor(t *testing.T, ns *netns) *monitor {
+func startMonitor(t *testing.T, ns *fwtest.Netns) *monitor {
 	t.Helper()
-	m := &monitor{cmd: exec.Command("ip", "netns", "exec", ns.name, "nft", "monitor"), done: make(chan struct{})}
+	m := &monitor{cmd: exec.Command("ip", "netns", "exec", ns.Name, "nft", "monitor"), done: make(chan struct{})}
 	out, err := m.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -320,13 +288,13 @@ func startMonitor(t *testing.T, ns *netns) *monitor {
 		}
 	}()
 	// A probe table shows when the monitor is listening.
-	probe := "probe" + randomID(t)
+	probe := "probe" + fwtest.RandomID(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for !m.saw("add table inet " + probe) {
 		if time.Now().After(deadline) {
 			t.Fatal("nft monitor reports nothing")
 		}
-		ns.nftScript(t, "add table inet "+probe+"\ndelete table inet "+probe+"\n")
+		nftScript(t, ns, "add table inet "+probe+"\ndelete table inet "+probe+"\n")
 		time.Sleep(50 * time.Millisecond)
 	}
 	return m
@@ -387,19 +355,19 @@ func (m *monitor) stop(t *testing.T) []string {
 func TestResyncAfterTableDeleted(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	p := newPair(t)
-	p.server.listen(t, 2222)
-	d := startSink(t, p.server, "drop", Arguments{}, nil)
-	d.send(banEv("sshd", p.clientV4, time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 1})
-	p.server.nft(t, "delete", "table", "inet", "f2b")
-	expectOpen(t, p, p.clientV4, p.serverV4, 2222)
+	p := fwtest.NewPair(t)
+	p.Server.Listen(t, 2222)
+	d := startSink(t, p.Server, "drop", Arguments{}, nil)
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 1})
+	p.Server.Run(t, "nft", "delete", "table", "inet", "f2b")
+	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
 
-	d.send(banEv("sshd", p.clientV6, time.Hour))
-	d.waitStats(map[string]int64{"nft_errors": 1, "nft_elements_added": 3})
-	expectBlocked(t, p, p.clientV4, p.serverV4, 2222)
-	expectBlocked(t, p, p.clientV6, p.serverV6, 2222)
-	logs := d.logs.String()
+	d.Send(fwtest.Ban("sshd", p.ClientV6, time.Hour))
+	d.Wait(map[string]int64{"nft_errors": 1, "nft_elements_added": 3})
+	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
+	p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
+	logs := d.Logs.String()
 	if !strings.Contains(logs, "nft batch failed") || !strings.Contains(logs, "No such file or directory") {
 		t.Errorf("logs lack the failure and nft's message:\n%s", logs)
 	}
@@ -410,36 +378,10 @@ func TestResyncAfterTableDeleted(t *testing.T) {
 func TestRetryBackoff(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	p := newPair(t)
-	p.server.listen(t, 2222)
-	dir := t.TempDir()
-	flag := filepath.Join(dir, "fail")
-	wrapper := filepath.Join(dir, "nft")
-	script := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then echo 'Error: simulated failure' >&2; exit 1; fi\nexec ip netns exec %s nft \"$@\"\n", flag, p.server.name)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	d := startSink(t, p.server, "drop", Arguments{}, func(s *Sink) { s.nftArgv = []string{wrapper} })
-	d.send(banEv("sshd", netip.MustParseAddr("198.51.100.1"), time.Hour))
-	d.waitStats(map[string]int64{"nft_elements_added": 1})
-
-	if err := os.WriteFile(flag, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d.send(banEv("sshd", p.clientV4, time.Hour))
-	d.waitStats(map[string]int64{"nft_errors": 3}) // the batch, the resync, a retry
-	d.send(banEv("sshd", p.clientV6, time.Hour))
-	d.waitStats(map[string]int64{"nft_errors": 5})
-	expectOpen(t, p, p.clientV4, p.serverV4, 2222)
-	if err := os.Remove(flag); err != nil {
-		t.Fatal(err)
-	}
-	d.waitStats(map[string]int64{"nft_elements_added": 3})
-	expectBlocked(t, p, p.clientV4, p.serverV4, 2222)
-	expectBlocked(t, p, p.clientV6, p.serverV6, 2222)
-	if logs := d.logs.String(); !strings.Contains(logs, "simulated failure") {
-		t.Errorf("logs lack nft's message:\n%s", logs)
-	}
+	p := fwtest.NewPair(t)
+	nft := fwtest.NewFlaky(t, "nft", "ip netns exec "+p.Server.Name+` nft "$@"`)
+	d := startSink(t, p.Server, "drop", Arguments{}, func(s *Sink) { s.fw.Wrap, s.nftName = nil, nft.Path })
+	fwtest.CheckRetry(t, p, d.Driver, "nft", nft)
 }
 
 // TestFlushOnStop: a sink with flush_on_stop removes its chain and sets,
@@ -448,31 +390,31 @@ func TestRetryBackoff(t *testing.T) {
 func TestFlushOnStop(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	ns := newNetns(t, "f")
+	ns := fwtest.NewNetns(t, "f")
 	keep := startSink(t, ns, "keep", Arguments{Protocol: cty.StringVal("udp")}, nil)
-	keep.send(banEv("dns", netip.MustParseAddr("192.0.2.1"), time.Hour))
-	keep.waitStats(map[string]int64{"nft_elements_added": 1})
+	keep.Send(fwtest.Ban("dns", netip.MustParseAddr("192.0.2.1"), time.Hour))
+	keep.Wait(map[string]int64{"nft_elements_added": 1})
 	flush := startSink(t, ns, "flush", Arguments{FlushOnStop: true}, nil)
-	flush.send(banEv("sshd", netip.MustParseAddr("192.0.2.2"), time.Hour))
-	flush.waitStats(map[string]int64{"nft_elements_added": 1})
-	if err := flush.stop(); err != nil {
+	flush.Send(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.2"), time.Hour))
+	flush.Wait(map[string]int64{"nft_elements_added": 1})
+	if err := flush.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	snap := ns.table(t, "f2b", "input_keep")
+	snap := table(t, ns, "f2b", "input_keep")
 	if _, ok := snap.chains["input_flush"]; ok || snap.sets["sshd_v4"] != nil || snap.sets["dns_v4"] == nil || snap.chain == nil || len(snap.sets["dns_v4"].elems) != 1 {
 		t.Errorf("after the flushing sink stopped: chains %v sets %v", snap.chains, snap.sets)
 	}
-	if err := keep.stop(); err != nil {
+	if err := keep.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
 	last := startSink(t, ns, "keep", Arguments{Protocol: cty.StringVal("udp"), FlushOnStop: true}, nil)
-	last.send(banEv("dns", netip.MustParseAddr("192.0.2.3"), time.Hour))
-	last.waitStats(map[string]int64{"nft_elements_added": 1})
-	if err := last.stop(); err != nil {
+	last.Send(fwtest.Ban("dns", netip.MustParseAddr("192.0.2.3"), time.Hour))
+	last.Wait(map[string]int64{"nft_elements_added": 1})
+	if err := last.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if snap := ns.table(t, "f2b", "input_keep"); snap.exists {
+	if snap := table(t, ns, "f2b", "input_keep"); snap.exists {
 		t.Errorf("table still there: %+v", snap)
 	}
 }
@@ -482,27 +424,27 @@ func TestFlushOnStop(t *testing.T) {
 func TestConfigChange(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	ns := newNetns(t, "g")
+	ns := fwtest.NewNetns(t, "g")
 	host := netip.MustParseAddr("192.0.2.9")
 	a := startSink(t, ns, "drop", Arguments{}, nil)
-	a.send(banEv("sshd", host, time.Hour))
-	a.waitStats(map[string]int64{"nft_elements_added": 1})
-	if err := a.stop(); err != nil {
+	a.Send(fwtest.Ban("sshd", host, time.Hour))
+	a.Wait(map[string]int64{"nft_elements_added": 1})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	prio := 5
 	b := startSink(t, ns, "drop", Arguments{Priority: &prio, PrefixV4: 24}, nil)
-	b.send(restored(banEv("sshd", host, time.Hour)))
-	b.waitStats(map[string]int64{"nft_elements_added": 1})
-	snap := ns.table(t, "f2b", "input_drop")
+	b.Send(fwtest.Restored(fwtest.Ban("sshd", host, time.Hour)))
+	b.Wait(map[string]int64{"nft_elements_added": 1})
+	snap := table(t, ns, "f2b", "input_drop")
 	if snap.chain == nil || snap.chain.prio != 5 {
 		t.Errorf("chain = %+v", snap.chain)
 	}
-	if s := snap.sets["sshd_v4"]; len(s.elems) != 1 || s.elems[netip.MustParsePrefix("192.0.2.0/24")] == (elemState{}) {
+	if s := snap.sets["sshd_v4"]; len(s.elems) != 1 || s.elems[netip.MustParsePrefix("192.0.2.0/24")] == (fwsync.Elem{}) {
 		t.Errorf("sshd_v4 = %+v", s)
 	}
-	if b.s.Stats()["nft_errors"] != 0 {
-		t.Errorf("stats = %v\n%s", b.s.Stats(), b.logs)
+	if b.S.Stats()["nft_errors"] != 0 {
+		t.Errorf("stats = %v\n%s", b.S.Stats(), b.Logs)
 	}
 }
 
@@ -511,29 +453,11 @@ func TestConfigChange(t *testing.T) {
 // the kernel holds them all.
 func BenchmarkBan20k(b *testing.B) {
 	needKernel(b)
-	ns := newNetns(b, "b")
-	const n = 20000
-	evs := make([]engine.Event, n)
-	for i := range evs {
-		evs[i] = banEv("sshd", netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)}), time.Hour)
-	}
-	var total time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		exec.Command("ip", "netns", "exec", ns.name, "nft", "delete", "table", "inet", "f2b").Run()
-		d := startSink(b, ns, "bench", Arguments{}, nil)
-		b.StartTimer()
-		start := time.Now()
-		go d.send(evs...)
-		d.waitStats(map[string]int64{"nft_elements_added": n})
-		total += time.Since(start)
-		b.StopTimer()
-		if err := d.stop(); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(total.Seconds()/float64(b.N), "s/20k-bans")
+	ns := fwtest.NewNetns(b, "b")
+	fwtest.BenchBans(b, 20000, "nft_elements_added", func() *fwtest.Driver {
+		exec.Command("ip", "netns", "exec", ns.Name, "nft", "delete", "table", "inet", "f2b").Run()
+		return startSink(b, ns, "bench", Arguments{}, nil).Driver
+	})
 }
 
 // TestRulesAccepted: nft takes the rules of every protocol, port and
@@ -541,7 +465,7 @@ func BenchmarkBan20k(b *testing.B) {
 func TestRulesAccepted(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	ns := newNetns(t, "k")
+	ns := fwtest.NewNetns(t, "k")
 	protos := []cty.Value{
 		cty.NilVal, cty.StringVal("udp"), cty.StringVal("all"), cty.StringVal("sctp"),
 		cty.TupleVal([]cty.Value{cty.StringVal("tcp"), cty.StringVal("udp"), cty.StringVal("dccp"), cty.StringVal("udplite")}),
@@ -557,10 +481,13 @@ func TestRulesAccepted(t *testing.T) {
 					t.Fatal(err)
 				}
 				sc := &script{cfg: &s.cfg}
-				sc.tableChain()
-				sc.sets("sshd")
+				sc.table()
+				sc.chain()
+				sc.set("sshd", famV4)
+				sc.set("sshd", famV6)
+				sc.flushChain()
 				sc.rules([]string{"sshd"})
-				cmd := exec.Command("ip", "netns", "exec", ns.name, "nft", "-c", "-f", "-")
+				cmd := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-c", "-f", "-")
 				cmd.Stdin = strings.NewReader(sc.String())
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Errorf("nft refuses:\n%s%v: %s", sc, err, out)
@@ -575,30 +502,49 @@ func TestRulesAccepted(t *testing.T) {
 func TestHardStop(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
-	ns := newNetns(t, "h")
+	ns := fwtest.NewNetns(t, "h")
 	s, err := New(engine.Options{Name: "drop"}, &Arguments{FlushOnStop: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.nftArgv = ns.nftArgv()
-	s.restoreIdle = 50 * time.Millisecond
+	s.fw.Wrap, s.fw.RestoreIdle = ns.Wrap(), fwtest.RestoreIdle
 	ctx, cancel := context.WithCancel(t.Context())
 	in := make(chan engine.Event, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, in, nil) }()
-	in <- banEv("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour)
-	deadline := time.Now().Add(20 * time.Second)
-	for s.Stats()["nft_elements_added"] < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("ban not applied")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	in <- fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour)
+	fwtest.WaitStats(t, s.Stats, map[string]int64{"nft_elements_added": 1})
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %v, want context.Canceled", err)
 	}
-	if snap := ns.table(t, "f2b", "input_drop"); snap.exists {
+	if snap := table(t, ns, "f2b", "input_drop"); snap.exists {
 		t.Error("table still there after a hard stop with flush_on_stop")
+	}
+}
+
+// TestFirstBanDeclares: a jail's first ban declares its sets and rules in
+// the transaction of its element; when a set of that name turned up since
+// the start (of another type), that transaction fails and the resync
+// replaces the set.
+func TestFirstBanDeclares(t *testing.T) {
+	t.Parallel()
+	needKernel(t)
+	ns := fwtest.NewNetns(t, "d")
+	d := startSink(t, ns, "drop", Arguments{}, nil)
+	d.Send(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 1})
+	if st := d.S.Stats(); st["nft_batches"] != 1 || st["nft_errors"] != 0 {
+		t.Errorf("stats after the first ban = %v, want one transaction", st)
+	}
+	nftScript(t, ns, "add set inet f2b web_v4 { type ipv6_addr; }\n")
+	d.Send(fwtest.Ban("web", netip.MustParseAddr("192.0.2.2"), time.Hour))
+	d.Wait(map[string]int64{"nft_elements_added": 2, "nft_errors": 1})
+	snap := table(t, ns, "f2b", "input_drop")
+	if s := snap.sets["web_v4"]; s == nil || s.typ != "ipv4_addr" || len(s.elems) != 1 || !snap.owned["web"] || !snap.owned["sshd"] {
+		t.Errorf("web_v4 = %+v, owned %v", s, snap.owned)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
 	}
 }

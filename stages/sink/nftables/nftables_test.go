@@ -1,51 +1,32 @@
 package nftables
 
 import (
-	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
 // TestRegisterHCL decodes a block body through the registration, as the
 // front end does, and builds the stage: numbers in ports, a protocol list.
 func TestRegisterHCL(t *testing.T) {
 	t.Parallel()
-	r := engine.NewRegistry()
-	Register(r)
-	reg, ok := r.Lookup("sink", "nftables")
-	if !ok || reg.In != engine.KindAction || reg.Out != engine.KindNone {
-		t.Fatalf("registration = %+v, %v", reg, ok)
-	}
 	src := `
 ports     = [22, "8000-8080", 25]
 protocol  = ["udp", "tcp"]
 block     = "reject"
 prefix_v6 = 64
 `
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	args := reg.NewArgs()
-	if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, err := reg.Build(engine.Options{ID: "sink.web", Name: "web"}, args)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fwtest.Build(t, Register, "nftables", src, engine.Options{ID: "sink.web", Name: "web"})
 	c := st.(*Sink).cfg
-	if c.table != "f2b" || c.chain != "input_web" || c.priority != -10 || !c.reject || c.prefix != [2]int{0, 64} {
+	if c.table != "f2b" || c.chain != "input_web" || c.priority != -10 || !c.Reject || c.prefix != [2]int{0, 64} {
 		t.Errorf("config = %+v", c)
 	}
 	want := [2]string{
@@ -56,11 +37,7 @@ prefix_v6 = 64
 		t.Errorf("rules =\n%q\nwant\n%q", got, want)
 	}
 	// The defaults of an empty body.
-	args = reg.NewArgs()
-	st, err = reg.Build(engine.Options{Name: "drop"}, args)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = fwtest.Build(t, Register, "nftables", "", engine.Options{Name: "drop"})
 	if got := st.(*Sink).cfg.rules("sshd")[0]; got != "ip saddr @sshd_v4 meta l4proto tcp counter drop" {
 		t.Errorf("default rule = %q", got)
 	}
@@ -97,15 +74,7 @@ func TestNewErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var attrs []string
-			var index []int
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var ae *confval.AttrError
-				if !errors.As(e, &ae) {
-					t.Fatalf("%v is not an *AttrError", e)
-				}
-				attrs, index = append(attrs, ae.Attr), append(index, ae.Index)
-			}
+			attrs, index := fwtest.AttrErrors(t, err)
 			if !slices.Equal(attrs, tt.attrs) || !slices.Equal(index, tt.index) || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q: attrs %v %v, want %v %v and %q", err, attrs, index, tt.attrs, tt.index, tt.msg)
 			}
@@ -169,93 +138,35 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func action(typ engine.ActionType, jail, host string, end time.Time) *engine.Action {
-	a := &engine.Action{Type: typ, Jail: jail, Host: netip.MustParseAddr(host), End: end, BanTime: time.Hour}
-	if end.IsZero() && typ != engine.Unban {
-		a.BanTime = engine.Permanent
-	}
-	return a
-}
-
-// TestStateDiff: the changes sent to nft follow the bans, actions that
-// cancel out cost nothing, and a network stays while a host in it is
-// banned.
-func TestStateDiff(t *testing.T) {
+// TestScriptOps: element changes as nft reads them (fwsync's tests check
+// which changes the bans call for): an element ends with its timeout, a
+// permanent one has none; an update adds the element first (so the
+// delete cannot fail), deletes it and adds it with the new timeout,
+// rounded up.
+func TestScriptOps(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	st := newState([2]int{24, 0})
-	st.apply(action(engine.Ban, "sshd", "192.0.2.7", now.Add(time.Hour)))
-	st.apply(action(engine.Ban, "sshd", "192.0.2.9", now.Add(2*time.Hour)))
-	st.apply(action(engine.Ban, "sshd", "2001:db8::1", time.Time{}))
-	st.apply(action(engine.Ban, "sshd", "2001:db8::2", now.Add(time.Hour)))
-	st.apply(action(engine.Unban, "sshd", "2001:db8::2", time.Time{}))
-	ops := st.takeDirty(now, 100)
-	slices.SortFunc(ops, func(a, b op) int { return a.key.net.Addr().Compare(b.key.net.Addr()) })
-	if len(ops) != 2 || ops[0].kind != opAdd || ops[0].key.net != netip.MustParsePrefix("192.0.2.0/24") ||
-		!ops[0].want.end.Equal(now.Add(2*time.Hour)) || ops[1].key.net != netip.MustParsePrefix("2001:db8::1/128") || !ops[1].want.end.IsZero() {
-		t.Fatalf("ops = %+v", ops)
-	}
+	key := func(n string) fwsync.Key { return fwsync.Key{Group: "sshd", Net: netip.MustParsePrefix(n)} }
 	sc := &script{cfg: &config{table: "f2b"}}
-	sc.ops(ops, now)
+	sc.ops([]fwsync.Op{
+		{Kind: fwsync.Add, Key: key("192.0.2.0/24"), End: now.Add(2 * time.Hour)},
+		{Kind: fwsync.Add, Key: key("2001:db8::1/128")},
+	}, now)
 	want := "add element inet f2b sshd_v4 { 192.0.2.0/24 timeout 7200s }\nadd element inet f2b sshd_v6 { 2001:db8::1 }\n"
 	if sc.String() != want {
 		t.Errorf("script =\n%s\nwant\n%s", sc, want)
 	}
-	st.commit(ops)
-	if len(st.dirty) != 0 {
-		t.Errorf("dirty after take: %v", st.dirty)
-	}
-
-	// One host of the network leaves: the network stays, with the end of
-	// the one left.
-	st.apply(action(engine.Unban, "sshd", "192.0.2.9", time.Time{}))
-	ops = st.takeDirty(now, 100)
-	if len(ops) != 1 || ops[0].kind != opUpdate || !ops[0].want.end.Equal(now.Add(time.Hour)) {
-		t.Fatalf("ops after one unban = %+v", ops)
-	}
-	st.commit(ops)
 	sc = &script{cfg: &config{table: "f2b"}}
-	sc.ops(ops, now.Add(-500*time.Millisecond))
+	sc.ops([]fwsync.Op{{Kind: fwsync.Update, Key: key("192.0.2.0/24"), End: now.Add(time.Hour)}}, now.Add(-500*time.Millisecond))
 	want = "add element inet f2b sshd_v4 { 192.0.2.0/24 }\ndelete element inet f2b sshd_v4 { 192.0.2.0/24 }\nadd element inet f2b sshd_v4 { 192.0.2.0/24 timeout 3601s }\n"
 	if sc.String() != want {
 		t.Errorf("update script =\n%s\nwant\n%s", sc, want)
 	}
-	// The last one leaves: the network goes.
-	st.apply(action(engine.Unban, "sshd", "192.0.2.7", time.Time{}))
-	ops = st.takeDirty(now, 100)
-	if len(ops) != 1 || ops[0].kind != opDelete {
-		t.Fatalf("ops after last unban = %+v", ops)
-	}
-	st.commit(ops)
-	// A ban that is over is not added.
-	st.apply(action(engine.Ban, "sshd", "198.51.100.1", now.Add(100*time.Millisecond)))
-	if ops := st.takeDirty(now, 100); len(ops) != 0 {
-		t.Errorf("ops of an ended ban = %+v", ops)
-	}
-	if a, d := counts([]op{{kind: opAdd}, {kind: opUpdate}, {kind: opDelete}}); a != 2 || d != 2 {
-		t.Errorf("counts = %d, %d", a, d)
-	}
-}
-
-func TestSame(t *testing.T) {
-	t.Parallel()
-	end := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		want, have elemState
-		same       bool
-	}{
-		{elemState{}, elemState{}, true},
-		{elemState{}, elemState{end: end}, false},
-		{elemState{end: end}, elemState{approx: true}, false},
-		{elemState{end: end}, elemState{end: end.Add(time.Millisecond)}, false},
-		{elemState{end: end}, elemState{end: end.Add(4 * time.Second), approx: true}, true},
-		{elemState{end: end}, elemState{end: end.Add(-5 * time.Second), approx: true}, true},
-		{elemState{end: end}, elemState{end: end.Add(6 * time.Second), approx: true}, false},
-	}
-	for _, tt := range tests {
-		if got := same(tt.want, tt.have); got != tt.same {
-			t.Errorf("same(%+v, %+v) = %v", tt.want, tt.have, got)
-		}
+	sc = &script{cfg: &config{table: "f2b"}}
+	sc.ops([]fwsync.Op{{Kind: fwsync.Delete, Key: key("192.0.2.0/24")}}, now)
+	want = "add element inet f2b sshd_v4 { 192.0.2.0/24 }\ndelete element inet f2b sshd_v4 { 192.0.2.0/24 }\n"
+	if sc.String() != want {
+		t.Errorf("delete script =\n%s\nwant\n%s", sc, want)
 	}
 }
 
@@ -309,14 +220,14 @@ func TestParseTable(t *testing.T) {
 	if v4.typ != "ipv4_addr" || !slices.Equal(v4.flags, []string{"timeout"}) || len(v4.elems) != 2 || v4.unknown != 0 {
 		t.Fatalf("sshd_v4 = %+v", v4)
 	}
-	if e := v4.elems[netip.MustParsePrefix("1.2.3.4/32")]; !e.approx || !e.end.Equal(now.Add(99*time.Second)) {
+	if e := v4.elems[netip.MustParsePrefix("1.2.3.4/32")]; !e.Approx || !e.End.Equal(now.Add(99*time.Second)) {
 		t.Errorf("1.2.3.4 = %+v", e)
 	}
-	if e, ok := v4.elems[netip.MustParsePrefix("1.2.3.5/32")]; !ok || !e.end.IsZero() {
+	if e, ok := v4.elems[netip.MustParsePrefix("1.2.3.5/32")]; !ok || !e.End.IsZero() {
 		t.Errorf("1.2.3.5 = %+v %v", e, ok)
 	}
 	v6 := snap.sets["sshd_v6"]
-	if len(v6.elems) != 2 || v6.unknown != 1 || !v6.elems[netip.MustParsePrefix("fd00::/64")].end.Equal(now.Add(3599*time.Second)) {
+	if len(v6.elems) != 2 || v6.unknown != 1 || !v6.elems[netip.MustParsePrefix("fd00::/64")].End.Equal(now.Add(3599*time.Second)) {
 		t.Errorf("sshd_v6 = %+v", v6)
 	}
 	if w := snap.sets["web_v4"]; !slices.Equal(w.flags, []string{"timeout"}) {

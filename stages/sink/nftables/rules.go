@@ -1,28 +1,20 @@
 package nftables
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/f2bproject/f2b/stages/sink/internal/fwconf"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
 
 // Address families of the sets: each jail has one set per family.
 const (
-	famV4 = 0
-	famV6 = 1
+	famV4 = fwsync.V4
+	famV6 = fwsync.V6
 )
 
 var famSuffix = [2]string{"_v4", "_v6"}
-
-func famOf(a netip.Addr) int {
-	if a.Is4() {
-		return famV4
-	}
-	return famV6
-}
 
 // chainName is the chain of the sink named name: "input_" and the name,
 // with anything nft would not read as part of a name turned into '_'.
@@ -50,13 +42,7 @@ func chainName(name string) string {
 // name when nft can take it as it is, else "j_" and a hash of the name,
 // stable across restarts. Only names from here go into a script, so a
 // jail name never needs escaping.
-func setBase(jail string) string {
-	if nameRE.MatchString(jail) {
-		return jail
-	}
-	h := sha256.Sum256([]byte(jail))
-	return "j_" + hex.EncodeToString(h[:8])
-}
+func setBase(jail string) string { return fwconf.JailName(jail, nameRE, "j_", 8) }
 
 // baseOfSet returns the stem of a set name of ours, or false.
 func baseOfSet(name string) (string, int, bool) {
@@ -104,23 +90,23 @@ func (c *config) chainDecl() string {
 // rules are the chain's rules for the sets of base: one per family.
 func (c *config) rules(base string) [2]string {
 	var match strings.Builder
-	switch n := len(c.protocols); {
+	switch n := len(c.Protocols); {
 	case n == 0:
-	case n == 1 && len(c.ports) > 0:
+	case n == 1 && len(c.Ports) > 0:
 		// "tcp dport …" implies the protocol.
-		match.WriteString(" " + c.protocols[0] + " dport " + c.portSet())
+		match.WriteString(" " + c.Protocols[0] + " dport " + c.portSet())
 	case n == 1:
-		match.WriteString(" meta l4proto " + c.protocols[0])
+		match.WriteString(" meta l4proto " + c.Protocols[0])
 	default:
-		match.WriteString(" meta l4proto { " + strings.Join(c.protocols, ", ") + " }")
-		if len(c.ports) > 0 {
+		match.WriteString(" meta l4proto { " + strings.Join(c.Protocols, ", ") + " }")
+		if len(c.Ports) > 0 {
 			match.WriteString(" th dport " + c.portSet())
 		}
 	}
 	verdict := " counter drop"
-	if c.reject {
+	if c.Reject {
 		verdict = " counter reject"
-		if len(c.protocols) == 1 && c.protocols[0] == "tcp" {
+		if len(c.Protocols) == 1 && c.Protocols[0] == "tcp" {
 			verdict = " counter reject with tcp reset"
 		}
 	}
@@ -132,13 +118,9 @@ func (c *config) rules(base string) [2]string {
 
 // portSet writes the ports as nft reads them: "22" or "{ 22, 8000-8080 }".
 func (c *config) portSet() string {
-	parts := make([]string, len(c.ports))
-	for i, p := range c.ports {
-		if p.lo == p.hi {
-			parts[i] = strconv.Itoa(int(p.lo))
-		} else {
-			parts[i] = fmt.Sprintf("%d-%d", p.lo, p.hi)
-		}
+	parts := make([]string, len(c.Ports))
+	for i, p := range c.Ports {
+		parts[i] = p.Text("-")
 	}
 	if len(parts) == 1 {
 		return parts[0]

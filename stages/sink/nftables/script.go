@@ -2,11 +2,12 @@ package nftables
 
 import (
 	"maps"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
 
 // chunk is how many elements go into one "add element" statement: nft
@@ -33,37 +34,29 @@ func (s *script) line(parts ...string) {
 
 func (s *script) String() string { return s.b.String() }
 
-// tableChain writes the table and the chain, both left as they are when
-// they exist.
-func (s *script) tableChain() {
-	s.line("add table inet", s.cfg.table)
-	s.line("add chain inet", s.cfg.table, s.cfg.chain, s.cfg.chainDecl())
+// table declares the table (nothing when it exists).
+func (s *script) table() { s.line("add table inet", s.cfg.table) }
+
+// chain declares the sink's chain (nothing when it exists).
+func (s *script) chain() { s.line("add chain inet", s.cfg.table, s.cfg.chain, s.cfg.chainDecl()) }
+
+// set declares the set of base for family fam.
+func (s *script) set(base string, fam int) {
+	s.line("add set inet", s.cfg.table, base+famSuffix[fam], s.cfg.setDecl(fam))
 }
 
-// rules replaces the chain's rules by those of bases, atomically (one
-// transaction), so no packet meets the chain without them.
+// flushChain empties the sink's chain. Its rules follow in the same
+// transaction, so no packet meets the chain without them; sets may be
+// replaced in between (a set a rule refers to cannot go).
+func (s *script) flushChain() { s.line("flush chain inet", s.cfg.table, s.cfg.chain) }
+
+// rules adds the chain's rules for the sets of bases.
 func (s *script) rules(bases []string) {
-	s.line("flush chain inet", s.cfg.table, s.cfg.chain)
 	for _, base := range bases {
 		for _, r := range s.cfg.rules(base) {
 			s.line("add rule inet", s.cfg.table, s.cfg.chain, r)
 		}
 	}
-}
-
-// sets declares the two sets of base.
-func (s *script) sets(base string) {
-	for fam := range famSuffix {
-		s.line("add set inet", s.cfg.table, base+famSuffix[fam], s.cfg.setDecl(fam))
-	}
-}
-
-// elemText is an element as nft reads it: an address, or a network.
-func elemText(n netip.Prefix) string {
-	if n.Bits() == n.Addr().BitLen() {
-		return n.Addr().String()
-	}
-	return n.String()
 }
 
 // timeoutText is the " timeout Ns" of an element ending at end, rounded up
@@ -82,25 +75,25 @@ func timeoutText(end, now time.Time) string {
 // by an add of the element: nft refuses to delete an element that is not
 // there (the kernel's timeout may have ended it), and an add of an element
 // that is there does nothing, so the pair always ends with it gone.
-func (s *script) ops(ops []op, now time.Time) {
+func (s *script) ops(ops []fwsync.Op, now time.Time) {
 	type lists struct{ ensure, del, add []string }
 	bySet := map[string]*lists{}
 	for _, o := range ops {
-		name := o.key.base + famSuffix[famOf(o.key.net.Addr())]
+		name := o.Key.Group + famSuffix[fwsync.Family(o.Key.Net.Addr())]
 		l := bySet[name]
 		if l == nil {
 			l = &lists{}
 			bySet[name] = l
 		}
-		e := elemText(o.key.net)
-		switch o.kind {
-		case opAdd:
-			l.add = append(l.add, e+timeoutText(o.want.end, now))
-		case opUpdate:
+		e := fwsync.NetText(o.Key.Net)
+		switch o.Kind {
+		case fwsync.Add:
+			l.add = append(l.add, e+timeoutText(o.End, now))
+		case fwsync.Update:
 			l.ensure = append(l.ensure, e)
 			l.del = append(l.del, e)
-			l.add = append(l.add, e+timeoutText(o.want.end, now))
-		case opDelete:
+			l.add = append(l.add, e+timeoutText(o.End, now))
+		case fwsync.Delete:
 			l.ensure = append(l.ensure, e)
 			l.del = append(l.del, e)
 		}
@@ -119,20 +112,4 @@ func (s *script) elements(verb, set string, elems []string) {
 		s.line(verb, "element inet", s.cfg.table, set, "{", strings.Join(elems[:n], ", "), "}")
 		elems = elems[n:]
 	}
-}
-
-// counts returns the elements ops add and delete (an update is both).
-func counts(ops []op) (added, deleted int64) {
-	for _, o := range ops {
-		switch o.kind {
-		case opAdd:
-			added++
-		case opUpdate:
-			added++
-			deleted++
-		case opDelete:
-			deleted++
-		}
-	}
-	return added, deleted
 }

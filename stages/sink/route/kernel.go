@@ -50,15 +50,6 @@ func (b *backend) routes(ctx context.Context) ([]jsonRoute, error) {
 	return all, nil
 }
 
-func parseDst(s string) (netip.Prefix, bool) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err == nil
-	}
-	a, err := netip.ParseAddr(s)
-	return netip.PrefixFrom(a, a.BitLen()), err == nil
-}
-
 // Sync implements fwsync.Backend: it returns the sink's routes of the
 // configured type, and deletes its routes of another type (a restart
 // with another type).
@@ -70,7 +61,7 @@ func (b *backend) Sync(ctx context.Context, _ []string) (map[string]map[netip.Pr
 	held := map[netip.Prefix]fwsync.Elem{}
 	var other []string
 	for _, r := range rs {
-		p, ok := parseDst(r.Dst)
+		p, ok := fwsync.ParseNet(r.Dst)
 		switch {
 		case !ok:
 			b.logger.Warn("route of the sink's protocol not understood; left alone", "dst", r.Dst, "type", r.Type)
@@ -166,7 +157,7 @@ func (b *backend) Teardown(ctx context.Context, _ []string) error {
 	}
 	var lines []string
 	for _, r := range rs {
-		if p, ok := parseDst(r.Dst); ok {
+		if p, ok := fwsync.ParseNet(r.Dst); ok {
 			lines = append(lines, b.line("del", r.Type, p))
 		}
 	}

@@ -3,78 +3,26 @@
 package route
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
 // The kernel tests run ip, listeners and clients in network namespaces of
 // their own, so the host's routes are never touched.
 
-type driver struct {
-	tb   testing.TB
-	s    *Sink
-	in   chan engine.Event
-	done chan error
-	logs *fwtest.SyncBuffer
-}
+// driver runs one sink.
+type driver = fwtest.Running[*Sink]
 
 func startSink(tb testing.TB, ns *fwtest.Netns, args Arguments, mod func(*Sink)) *driver {
 	tb.Helper()
-	logs := &fwtest.SyncBuffer{}
-	s, err := New(engine.Options{ID: "sink.bh", Name: "bh", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, &args)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.wrap = ns.Wrap()
-	s.restoreIdle = 50 * time.Millisecond
-	s.retryFirst = 100 * time.Millisecond
-	if mod != nil {
-		mod(s)
-	}
-	d := &driver{tb: tb, s: s, in: make(chan engine.Event, 256), done: make(chan error, 1), logs: logs}
-	in := d.in
-	go func() { d.done <- s.Run(context.Background(), in, nil) }()
-	tb.Cleanup(func() {
-		if d.in != nil {
-			close(d.in)
-			<-d.done
-		}
-		if tb.Failed() {
-			tb.Logf("logs of the sink:\n%s", logs)
-		}
-	})
-	return d
-}
-
-func (d *driver) stop() error {
-	close(d.in)
-	d.in = nil
-	select {
-	case err := <-d.done:
-		return err
-	case <-time.After(30 * time.Second):
-		d.tb.Fatal("the sink did not stop")
-		return nil
-	}
-}
-
-func (d *driver) send(evs ...engine.Event) {
-	for _, ev := range evs {
-		d.in <- ev
-	}
-}
-
-func (d *driver) wait(want map[string]int64) {
-	d.tb.Helper()
-	fwtest.WaitStats(d.tb, d.s.Stats, want)
+	return fwtest.StartSink(tb, "bh", func(o engine.Options) (*Sink, error) { return New(o, &args) }, hooks, ns.Wrap(), mod)
 }
 
 func needKernel(tb testing.TB) {
@@ -90,8 +38,8 @@ func TestBlackhole(t *testing.T) {
 	p := fwtest.NewPair(t)
 	p.Server.Listen(t, 2222)
 	d := startSink(t, p.Server, Arguments{}, nil)
-	d.send(fwtest.Ban("sshd", p.ClientV4, time.Hour), fwtest.Ban("sshd", p.ClientV6, time.Hour))
-	d.wait(map[string]int64{"route_elements_added": 2})
+	d.Send(fwtest.Ban("sshd", p.ClientV4, time.Hour), fwtest.Ban("sshd", p.ClientV6, time.Hour))
+	d.Wait(map[string]int64{"route_elements_added": 2})
 	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
 	p.ExpectBlocked(t, p.ClientV6, p.ServerV6, 2222)
 	p.ExpectOpen(t, p.NeighbourV4, p.ServerV4, 2222)
@@ -99,17 +47,17 @@ func TestBlackhole(t *testing.T) {
 		t.Errorf("routes:\n%q", out)
 	}
 	// Another jail bans the same host: the route stays until both unban.
-	d.send(fwtest.Ban("web", p.ClientV4, time.Hour), fwtest.Unban("sshd", p.ClientV4), fwtest.Unban("sshd", p.ClientV6))
-	d.wait(map[string]int64{"route_elements_deleted": 1})
+	d.Send(fwtest.Ban("web", p.ClientV4, time.Hour), fwtest.Unban("sshd", p.ClientV4), fwtest.Unban("sshd", p.ClientV6))
+	d.Wait(map[string]int64{"route_elements_deleted": 1})
 	p.ExpectOpen(t, p.ClientV6, p.ServerV6, 2222)
 	p.ExpectBlocked(t, p.ClientV4, p.ServerV4, 2222)
-	d.send(fwtest.Unban("web", p.ClientV4))
-	d.wait(map[string]int64{"route_elements_deleted": 2})
+	d.Send(fwtest.Unban("web", p.ClientV4))
+	d.Wait(map[string]int64{"route_elements_deleted": 2})
 	p.ExpectOpen(t, p.ClientV4, p.ServerV4, 2222)
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := d.s.Stats(); st["route_errors"] != 0 || st["route_elements_added"] != 2 {
+	if st := d.S.Stats(); st["route_errors"] != 0 || st["route_elements_added"] != 2 {
 		t.Errorf("stats = %v", st)
 	}
 }
@@ -126,22 +74,22 @@ func TestRestart(t *testing.T) {
 	}
 	burst = append(burst, fwtest.Restored(fwtest.Ban("sshd", netip.MustParseAddr("2001:db8::1"), time.Hour)))
 	a := startSink(t, ns, Arguments{}, nil)
-	a.send(burst...)
-	a.wait(map[string]int64{"route_elements_added": int64(len(burst))})
-	if err := a.stop(); err != nil {
+	a.Send(burst...)
+	a.Wait(map[string]int64{"route_elements_added": int64(len(burst))})
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	missing := burst[5].Action.Host.String()
 	ns.Run(t, "ip", "route", "del", "blackhole", missing, "proto", "252")
 	ns.Run(t, "ip", "route", "add", "blackhole", "10.200.0.1", "proto", "252")
 	ns.Run(t, "ip", "route", "add", "blackhole", "10.200.0.2", "proto", "static")
-	b := startSink(t, ns, Arguments{}, func(s *Sink) { s.staleGrace = 300 * time.Millisecond })
-	b.send(burst...)
-	b.wait(map[string]int64{"route_elements_added": 1, "route_elements_deleted": 1})
-	if err := b.stop(); err != nil {
+	b := startSink(t, ns, Arguments{}, func(s *Sink) { s.fw.StaleGrace = 300 * time.Millisecond })
+	b.Send(burst...)
+	b.Wait(map[string]int64{"route_elements_added": 1, "route_elements_deleted": 1})
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := b.s.Stats(); st["route_elements_added"] != 1 || st["route_elements_deleted"] != 1 || st["route_errors"] != 0 {
+	if st := b.S.Stats(); st["route_elements_added"] != 1 || st["route_elements_deleted"] != 1 || st["route_errors"] != 0 {
 		t.Errorf("stats after the restart = %v", st)
 	}
 	out := ns.Run(t, "ip", "-4", "route", "show", "proto", "252")
@@ -163,21 +111,21 @@ func TestConflictAndFlush(t *testing.T) {
 	ns := fwtest.NewNetns(t, "f")
 	ns.Run(t, "ip", "route", "add", "blackhole", "192.0.2.1", "proto", "static")
 	a := startSink(t, ns, Arguments{}, nil)
-	a.send(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour), fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.2"), time.Hour))
-	a.wait(map[string]int64{"route_elements_added": 1, "route_errors": 3})
-	if logs := a.logs.String(); !strings.Contains(logs, "File exists") {
+	a.Send(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.1"), time.Hour), fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.2"), time.Hour))
+	a.Wait(map[string]int64{"route_elements_added": 1, "route_errors": 3})
+	if logs := a.Logs.String(); !strings.Contains(logs, "File exists") {
 		t.Errorf("logs lack ip's message:\n%s", logs)
 	}
-	if err := a.stop(); err != nil {
+	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	b := startSink(t, ns, Arguments{Type: "prohibit", FlushOnStop: true}, nil)
-	b.send(fwtest.Restored(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.2"), time.Hour)), fwtest.Ban("sshd", netip.MustParseAddr("2001:db8::5"), time.Hour))
-	b.wait(map[string]int64{"route_elements_added": 2})
+	b.Send(fwtest.Restored(fwtest.Ban("sshd", netip.MustParseAddr("192.0.2.2"), time.Hour)), fwtest.Ban("sshd", netip.MustParseAddr("2001:db8::5"), time.Hour))
+	b.Wait(map[string]int64{"route_elements_added": 2})
 	if out := ns.Run(t, "ip", "-4", "route", "show", "proto", "252"); out != "prohibit 192.0.2.2 \n" {
 		t.Errorf("routes: %q", out)
 	}
-	if err := b.stop(); err != nil {
+	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	out := ns.Run(t, "ip", "route", "show", "table", "all", "proto", "252") + ns.Run(t, "ip", "-6", "route", "show", "table", "all", "proto", "252")
@@ -188,3 +136,6 @@ func TestConflictAndFlush(t *testing.T) {
 		t.Errorf("the static route: %q", out)
 	}
 }
+
+// hooks are the sink's test hooks.
+func hooks(s *Sink) *fwsync.Stage { return &s.fw }

@@ -4,26 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
-	"sync/atomic"
-	"time"
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/internal/lookpath"
-	"github.com/f2bproject/f2b/stages/sink/internal/fwrun"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwconf"
 	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
 )
 
 // Block labels and attribute names.
 const (
-	typeName     = "route"
-	attrType     = "type"
-	attrProto    = "route_proto"
-	attrTable    = "table"
-	attrPrefixV4 = "prefix_v4"
-	attrPrefixV6 = "prefix_v6"
+	typeName  = "route"
+	attrType  = "type"
+	attrProto = "route_proto"
+	attrTable = "table"
 
 	defaultProto = 252
 	mainTable    = 254
@@ -51,25 +46,8 @@ type Arguments struct {
 
 // Register adds sink "route" to r.
 func Register(r *engine.Registry) {
-	r.Register(engine.Registration{
-		Kind:    "sink",
-		Type:    typeName,
-		In:      engine.KindAction,
-		Out:     engine.KindNone,
-		Summary: "blocks banned hosts with blackhole (or unreachable, prohibit) routes",
-		NewArgs: func() any { return &Arguments{} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *route.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	fwconf.Register(r, typeName, "blocks banned hosts with blackhole (or unreachable, prohibit) routes",
+		func() *Arguments { return &Arguments{} }, New)
 }
 
 // config is the checked configuration of a sink.
@@ -83,18 +61,8 @@ type config struct {
 
 // Sink is a running sink "route".
 type Sink struct {
-	cfg    config
-	logger *slog.Logger
-	clock  engine.Clock
-
-	// Test hooks: wrap runs ip in a network namespace; the durations
-	// shorten the driver's timings.
-	wrap        []string
-	restoreIdle time.Duration
-	staleGrace  time.Duration
-	retryFirst  time.Duration
-
-	driver atomic.Pointer[fwsync.Driver]
+	cfg config
+	fw  fwsync.Stage
 }
 
 var _ engine.Stage = (*Sink)(nil)
@@ -132,26 +100,13 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 		errs = append(errs, confval.AttrErr(attrTable, fmt.Errorf("%d is not a usable routing table: give a number other than 255 (local), or leave it out for the main table", args.Table)))
 	}
 	cfg.table = strconv.Itoa(table)
-	for fam, p := range []struct {
-		attr     string
-		bits     int
-		min, max int
-	}{{attrPrefixV4, args.PrefixV4, 8, 32}, {attrPrefixV6, args.PrefixV6, 16, 128}} {
-		switch {
-		case p.bits == 0 || p.bits == p.max:
-		case p.bits < p.min || p.bits > p.max:
-			errs = append(errs, confval.AttrErr(p.attr, fmt.Errorf("%d is out of range: give a network length from %d to %d", p.bits, p.min, p.max)))
-		default:
-			cfg.prefix[fam] = p.bits
-		}
-	}
+	prefix, perrs := fwconf.ParsePrefixes(args.PrefixV4, args.PrefixV6)
+	cfg.prefix, errs = prefix, append(errs, perrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s := &Sink{cfg: cfg, logger: opts.Logger, clock: opts.Clock}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
+	s := &Sink{cfg: cfg}
+	s.fw.Init(typeName, opts)
 	return s, nil
 }
 
@@ -166,36 +121,19 @@ func (s *Sink) CheckEnv() error {
 
 // Stats returns the sink's counts: route_batches, route_elements_added,
 // route_elements_deleted, route_errors (see fwsync.Driver.Stats).
-func (s *Sink) Stats() map[string]int64 {
-	if d := s.driver.Load(); d != nil {
-		return d.Stats()
-	}
-	return fwsync.New(fwsync.Config{Type: typeName}, nil).Stats()
-}
+func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }
 
 // Run implements engine.Stage: it keeps the sink's routes in line with
 // the actions it reads until in is closed. It never writes to out.
 func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
 	ip := "ip"
-	if s.wrap == nil {
+	if s.fw.Wrap == nil {
 		p, err := lookpath.Find("ip")
 		if err != nil {
 			return fmt.Errorf("sink %q needs the ip program (package iproute2): %w", typeName, err)
 		}
 		ip = p
 	}
-	b := &backend{cfg: &s.cfg, logger: s.logger, run: &fwrun.Runner{Wrap: s.wrap}, ip: ip}
-	d := fwsync.New(fwsync.Config{
-		Type:        typeName,
-		Groups:      []string{""},
-		Prefix:      s.cfg.prefix,
-		FlushOnStop: s.cfg.flushOnStop,
-		Logger:      s.logger,
-		Clock:       s.clock,
-		RestoreIdle: s.restoreIdle,
-		StaleGrace:  s.staleGrace,
-		RetryFirst:  s.retryFirst,
-	}, b)
-	s.driver.Store(d)
-	return d.Run(ctx, in)
+	b := &backend{cfg: &s.cfg, logger: s.fw.Logger, run: s.fw.Runner(), ip: ip}
+	return s.fw.Run(ctx, in, fwsync.Config{Groups: []string{""}, Prefix: s.cfg.prefix, FlushOnStop: s.cfg.flushOnStop}, b)
 }

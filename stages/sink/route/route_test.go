@@ -1,14 +1,13 @@
 package route
 
 import (
-	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
 func TestNew(t *testing.T) {
@@ -29,14 +28,7 @@ func TestNew(t *testing.T) {
 		t.Errorf("config = %+v", s.cfg)
 	}
 	_, err = New(engine.Options{Name: "bh"}, &Arguments{Type: "drop", RouteProto: 4, Table: 255, PrefixV6: 8})
-	var attrs []string
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var ae *confval.AttrError
-		if !errors.As(e, &ae) {
-			t.Fatalf("%v is not an *AttrError", e)
-		}
-		attrs = append(attrs, ae.Attr)
-	}
+	attrs, _ := fwtest.AttrErrors(t, err)
 	if !slices.Equal(attrs, []string{"type", "route_proto", "table", "prefix_v6"}) || !strings.Contains(err.Error(), `unknown route type "drop"`) {
 		t.Errorf("error %v: %v", err, attrs)
 	}

@@ -1,5 +1,5 @@
 // Package fwrun runs the firewall programs that the firewall sinks
-// (iptables, route, fwcmd) drive: with a time limit that kills the whole
+// (nftables, iptables, route, fwcmd) drive: with a time limit that kills the whole
 // process group, messages in English, and the program's standard error in
 // the error it returns, so a failure is logged with what the tool said.
 package fwrun

@@ -1,10 +1,10 @@
 // Package fwsync is the engine of the firewall sinks that keep a set of
-// banned addresses in some target (ipset sets, iptables chains, a
-// hosts.deny file, blackhole routes, a firewall tool): it turns the
-// actions a sink reads into batches of element changes that a Backend
+// banned addresses in some target (nftables sets, ipset sets, iptables
+// chains, a hosts.deny file, blackhole routes, a firewall tool): it turns
+// the actions a sink reads into batches of element changes that a Backend
 // applies, reconciles the target with the restored bans at start, and
-// retries failures with backoff, so that each sink only knows how to read,
-// set up and change its target.
+// retries failures with backoff, so that each sink only knows how to
+// read, set up and change its target.
 //
 // What it does, in the order of a Run:
 //
@@ -12,17 +12,18 @@
 //     ends at the first action that is not a restored one, or RestoreIdle
 //     after the last restored one.
 //   - The groups (a jail's sets or chain; one group for a target shared by
-//     every jail) of the burst are synced: the backend sets up their
-//     structures and says what they hold; elements the bans want and the
-//     target lacks are added, those whose timeout is more than 5 s off the
-//     ban's end are updated, those that match are left untouched. Elements
-//     no ban wants are deleted StaleGrace after the start (unless a late
-//     ban claims them by then), so a counter slower to restore its bans
-//     never leaves a gap.
+//     every jail) of the burst are synced, with those the backend finds in
+//     the target (the sets nftables' chain refers to): the backend sets up
+//     their structures and says what they hold; elements the bans want and
+//     the target lacks are added, those whose timeout is more than 5 s off
+//     the ban's end are updated, those that match are left untouched.
+//     Elements no ban wants are deleted StaleGrace after the start (unless
+//     a late ban claims them by then), so a counter slower to restore its
+//     bans never leaves a gap.
 //   - Then the actions are applied in batches: the backend applies one
 //     batch while the next one gathers every action that arrives
 //     meanwhile (up to MaxBatch elements). A group's first action syncs
-//     that group first.
+//     that group first; its changes go into the batch.
 //   - A batch that fails as a whole is logged with the tool's message and
 //     counted; the driver then resyncs (reads the target again and
 //     applies every difference), with backoff from RetryFirst to RetryMax
@@ -41,6 +42,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -106,7 +108,9 @@ type Backend interface {
 	// Sync sets up the structures of groups in the target (sets, chains,
 	// a file) where they are missing, and returns the elements each holds
 	// (a backend that cannot read its target returns none). It must not
-	// remove elements.
+	// remove elements. It may return groups beyond those asked for: groups
+	// of the sink it found in the target (the sets of a jail that no
+	// longer sends bans), which the driver then keeps in line too.
 	Sync(ctx context.Context, groups []string) (map[string]map[netip.Prefix]Elem, error)
 	// Apply applies ops, whose groups Sync has set up. A failure that
 	// concerns some ops only is a *PartialError; any other error means
@@ -149,6 +153,11 @@ type Config struct {
 	// their stale elements go: the one group of a target that all jails
 	// share ("" with a nil GroupOf).
 	Groups []string
+	// Discover makes the driver call Sync at start and Teardown at the end
+	// even with no group to name: the backend finds its groups in the
+	// target and sets up what all groups share (nftables' table and
+	// chain).
+	Discover bool
 	// FlushOnStop makes the driver call Backend.Teardown at the end.
 	FlushOnStop bool
 	Logger      *slog.Logger
@@ -209,24 +218,21 @@ func New(cfg Config, b Backend) *Driver {
 // TYPE_elements_deleted; an update counts as one of each) and the failed
 // backend calls (TYPE_errors).
 func (d *Driver) Stats() map[string]int64 {
-	p := d.cfg.Type + "_"
+	return stats(d.cfg.Type, d.batches.Load(), d.added.Load(), d.deleted.Load(), d.errors.Load())
+}
+
+func stats(typ string, batches, added, deleted, errors int64) map[string]int64 {
+	p := typ + "_"
 	return map[string]int64{
-		p + "batches":          d.batches.Load(),
-		p + "elements_added":   d.added.Load(),
-		p + "elements_deleted": d.deleted.Load(),
-		p + "errors":           d.errors.Load(),
+		p + "batches":          batches,
+		p + "elements_added":   added,
+		p + "elements_deleted": deleted,
+		p + "errors":           errors,
 	}
 }
 
-// now is the time bans are weighed on: the configured clock, or the wall
-// clock when that gives no time (a replay: the target lives on the wall
-// clock).
-func (d *Driver) now() time.Time {
-	if t := d.cfg.Clock.Now(); !t.IsZero() {
-		return t
-	}
-	return time.Now()
-}
+// now is the time bans are weighed on (see Now).
+func (d *Driver) now() time.Time { return Now(d.cfg.Clock) }
 
 // runner is the state of one Run.
 type runner struct {
@@ -234,6 +240,7 @@ type runner struct {
 	cfg   *Config
 	st    *state
 	ready map[string]bool // groups Sync has set up
+	fresh map[string]bool // groups of actions taken that were not ready
 
 	flight *flight // the batch the backend is applying, or nil
 
@@ -267,7 +274,7 @@ type flight struct {
 // backend applies batches in the background while Run keeps reading, so
 // the next batch holds every action that came meanwhile.
 func (d *Driver) Run(ctx context.Context, in <-chan engine.Event) error {
-	r := &runner{d: d, cfg: &d.cfg, st: newState(&d.cfg), ready: map[string]bool{}, retry: map[Key]struct{}{}}
+	r := &runner{d: d, cfg: &d.cfg, st: newState(&d.cfg), ready: map[string]bool{}, fresh: map[string]bool{}, retry: map[Key]struct{}{}}
 	defer func() {
 		// Never leave a backend call behind.
 		if r.flight != nil {
@@ -325,8 +332,12 @@ func (r *runner) take(ev engine.Event) {
 	if ev.Kind != engine.KindAction || ev.Action == nil {
 		return
 	}
-	if !r.st.apply(ev.Action) {
+	g, ok := r.st.apply(ev.Action)
+	switch {
+	case !ok:
 		r.cfg.Logger.Warn("action without a valid address skipped", "jail", ev.Action.Jail, "host", ev.Action.HostText)
+	case !r.ready[g]:
+		r.fresh[g] = true
 	}
 }
 
@@ -432,15 +443,15 @@ func (r *runner) launch(ctx context.Context) {
 		return
 	}
 	var fresh []string
-	seen := map[string]bool{}
-	for k := range r.st.dirty {
-		if !r.ready[k.Group] && !seen[k.Group] {
-			seen[k.Group] = true
-			fresh = append(fresh, k.Group)
+	for g := range r.fresh {
+		if !r.ready[g] {
+			fresh = append(fresh, g)
 		}
 	}
+	// Synced now, or (when that fails) by the resync it schedules.
+	clear(r.fresh)
 	if len(fresh) > 0 {
-		r.sync(ctx, fresh)
+		r.syncFresh(ctx, fresh)
 	}
 	ops := r.st.takeDirty(r.d.now(), r.cfg.MaxBatch, r.ready)
 	if len(ops) == 0 {
@@ -465,7 +476,9 @@ func (r *runner) landed(ctx context.Context, err error) {
 	case errors.As(err, &pe):
 		r.partial(f.ops, pe)
 	default:
-		r.cfg.Logger.Warn("batch failed; reading the target again", "sink", r.cfg.Type, "elements", len(f.ops), "err", err)
+		// The message names the sink type: "nft batch failed" says what
+		// failed without the attributes.
+		r.cfg.Logger.Warn(r.cfg.Type+" batch failed; reading the target again", "sink", r.cfg.Type, "elements", len(f.ops), "err", err)
 		// Its elements are redone by a resync, which reads the target
 		// first: at once after a first failure, with backoff while
 		// failures go on. New actions go on meanwhile.
@@ -526,10 +539,41 @@ func (r *runner) apply(ctx context.Context, ops []Op) error {
 // start, elements no ban wants are kept until then. On failure it
 // schedules a resync of every group with backoff.
 func (r *runner) sync(ctx context.Context, groups []string) {
-	if len(groups) == 0 {
+	if len(groups) == 0 && !r.cfg.Discover {
 		r.resyncAt, r.resyncWait = time.Time{}, 0
 		return
 	}
+	ops, ok := r.read(ctx, groups)
+	if !ok {
+		return
+	}
+	if len(ops) > 0 {
+		budget := bisectBudget
+		if !r.applyAll(ctx, ops, &budget) {
+			r.resyncFailed()
+			return
+		}
+	}
+	r.resyncAt, r.resyncWait = time.Time{}, 0
+	added, deleted := counts(ops)
+	r.cfg.Logger.Info("target in line with the bans", "sink", r.cfg.Type, "groups", len(groups),
+		"added", added, "deleted", deleted, "stale_pending", len(r.stale))
+}
+
+// syncFresh sets up the groups of first actions and reads what they
+// hold; their changes go into the next batch, with the other actions'.
+func (r *runner) syncFresh(ctx context.Context, groups []string) {
+	ops, _ := r.read(ctx, groups)
+	for _, o := range ops {
+		r.st.dirty[o.Key] = struct{}{}
+	}
+}
+
+// read sets up groups, takes what they hold as what the target holds, and
+// returns the changes that bring them in line with the bans (those that
+// delete stale elements within StaleGrace of the start are kept for
+// then). Only on failure, when it has scheduled a resync, is ok false.
+func (r *runner) read(ctx context.Context, groups []string) (ops []Op, ok bool) {
 	// Every element of these groups gets compared, so their marks go.
 	in := make(map[string]bool, len(groups))
 	for _, g := range groups {
@@ -545,12 +589,17 @@ func (r *runner) sync(ctx context.Context, groups []string) {
 		r.d.errors.Add(1)
 		r.cfg.Logger.Error("cannot set up or read the target", "sink", r.cfg.Type, "err", err)
 		r.resyncFailed()
-		return
+		return nil, false
+	}
+	groups = slices.Clip(groups)
+	for name := range held {
+		if !in[name] {
+			// A group the backend found in the target: the sink's too.
+			groups = append(groups, name)
+		}
 	}
 	now := r.d.now()
 	deferStale := time.Now().Before(r.staleAt)
-	var ops []Op
-	var stale int
 	for _, name := range groups {
 		g := r.st.group(name)
 		g.applied = make(map[netip.Prefix]Elem, len(held[name]))
@@ -564,23 +613,12 @@ func (r *runner) sync(ctx context.Context, groups []string) {
 			case !ok:
 			case deferStale && o.Kind == Delete:
 				r.stale = append(r.stale, k)
-				stale++
 			default:
 				ops = append(ops, o)
 			}
 		}
 	}
-	if len(ops) > 0 {
-		budget := bisectBudget
-		if !r.applyAll(ctx, ops, &budget) {
-			r.resyncFailed()
-			return
-		}
-	}
-	r.resyncAt, r.resyncWait = time.Time{}, 0
-	added, deleted := counts(ops)
-	r.cfg.Logger.Info("target in line with the bans", "sink", r.cfg.Type, "groups", len(groups),
-		"added", added, "deleted", deleted, "stale_pending", stale)
+	return ops, true
 }
 
 // applyAll applies ops in batches of MaxBatch; a batch that fails is
@@ -676,7 +714,7 @@ func (r *runner) teardown(ctx context.Context) {
 	for g := range r.ready {
 		groups = append(groups, g)
 	}
-	if len(groups) == 0 {
+	if len(groups) == 0 && !r.cfg.Discover {
 		return
 	}
 	if err := r.d.backend.Teardown(ctx, groups); err != nil {

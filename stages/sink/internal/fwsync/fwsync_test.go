@@ -1,8 +1,9 @@
-package fwsync
+package fwsync_test
 
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -10,14 +11,16 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwsync"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
 )
 
 // fake is a target in memory.
 type fake struct {
 	mu       sync.Mutex
-	held     map[string]map[netip.Prefix]Elem
+	held     map[string]map[netip.Prefix]fwsync.Elem
 	calls    []string // "sync", "apply", "teardown"
-	applies  [][]Op
+	applies  [][]fwsync.Op
 	failAll  bool                  // every call fails
 	refuse   map[netip.Prefix]bool // Apply fails as a whole when it has one of these
 	partial  map[netip.Prefix]bool // Apply reports these as failed on their own
@@ -25,22 +28,22 @@ type fake struct {
 }
 
 func newFake() *fake {
-	return &fake{held: map[string]map[netip.Prefix]Elem{}, refuse: map[netip.Prefix]bool{}, partial: map[netip.Prefix]bool{}}
+	return &fake{held: map[string]map[netip.Prefix]fwsync.Elem{}, refuse: map[netip.Prefix]bool{}, partial: map[netip.Prefix]bool{}}
 }
 
-func (f *fake) Sync(_ context.Context, groups []string) (map[string]map[netip.Prefix]Elem, error) {
+func (f *fake) Sync(_ context.Context, groups []string) (map[string]map[netip.Prefix]fwsync.Elem, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "sync")
 	if f.failAll {
 		return nil, errors.New("simulated failure")
 	}
-	out := map[string]map[netip.Prefix]Elem{}
+	out := map[string]map[netip.Prefix]fwsync.Elem{}
 	for _, g := range groups {
 		if f.held[g] == nil {
-			f.held[g] = map[netip.Prefix]Elem{}
+			f.held[g] = map[netip.Prefix]fwsync.Elem{}
 		}
-		m := map[netip.Prefix]Elem{}
+		m := map[netip.Prefix]fwsync.Elem{}
 		for n, e := range f.held[g] {
 			e.Approx = true
 			m[n] = e
@@ -50,7 +53,7 @@ func (f *fake) Sync(_ context.Context, groups []string) (map[string]map[netip.Pr
 	return out, nil
 }
 
-func (f *fake) Apply(_ context.Context, ops []Op) error {
+func (f *fake) Apply(_ context.Context, ops []fwsync.Op) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "apply")
@@ -62,21 +65,21 @@ func (f *fake) Apply(_ context.Context, ops []Op) error {
 			return errors.New("refused")
 		}
 	}
-	var failed []Op
+	var failed []fwsync.Op
 	for _, o := range ops {
 		if f.partial[o.Key.Net] {
 			failed = append(failed, o)
 			continue
 		}
-		if o.Kind == Delete {
+		if o.Kind == fwsync.Delete {
 			delete(f.held[o.Key.Group], o.Key.Net)
 		} else {
-			f.held[o.Key.Group][o.Key.Net] = Elem{End: o.End}
+			f.held[o.Key.Group][o.Key.Net] = fwsync.Elem{End: o.End}
 		}
 	}
 	f.applies = append(f.applies, slices.Clone(ops))
 	if len(failed) > 0 {
-		return &PartialError{Failed: failed, Err: errors.New("some failed")}
+		return &fwsync.PartialError{Failed: failed, Err: errors.New("some failed")}
 	}
 	return nil
 }
@@ -91,7 +94,7 @@ func (f *fake) Teardown(_ context.Context, groups []string) error {
 	return nil
 }
 
-func (f *fake) has(group, addr string) (Elem, bool) {
+func (f *fake) has(group, addr string) (fwsync.Elem, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := netip.MustParsePrefix(addr)
@@ -99,29 +102,19 @@ func (f *fake) has(group, addr string) (Elem, bool) {
 	return e, ok
 }
 
-func (f *fake) set(group, addr string, e Elem) {
+func (f *fake) set(group, addr string, e fwsync.Elem) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.held[group] == nil {
-		f.held[group] = map[netip.Prefix]Elem{}
+		f.held[group] = map[netip.Prefix]fwsync.Elem{}
 	}
 	f.held[group][netip.MustParsePrefix(addr)] = e
 }
 
-func ev(t engine.ActionType, jail, host string, d time.Duration, restored bool) engine.Event {
-	now := time.Now()
-	a := &engine.Action{Type: t, Jail: jail, Host: netip.MustParseAddr(host), HostText: host, BanTime: d, Start: now, End: now.Add(d), Restored: restored}
-	if d == engine.Permanent {
-		a.End = time.Time{}
-	}
-	if t == engine.Unban {
-		a.End = now
-	}
-	return engine.Event{Kind: engine.KindAction, Time: now, Action: a}
-}
+var ev = fwtest.Event
 
-func testConfig() Config {
-	return Config{
+func testConfig() fwsync.Config {
+	return fwsync.Config{
 		Type:        "test",
 		GroupOf:     func(j string) string { return j },
 		Timeout:     func(end, _ time.Time) time.Time { return end },
@@ -133,9 +126,9 @@ func testConfig() Config {
 }
 
 // start runs a driver over f and returns its input and a stop function.
-func start(t *testing.T, cfg Config, f *fake) (*Driver, chan engine.Event, func() error) {
+func start(t *testing.T, cfg fwsync.Config, f *fake) (*fwsync.Driver, chan engine.Event, func() error) {
 	t.Helper()
-	d := New(cfg, f)
+	d := fwsync.New(cfg, f)
 	in := make(chan engine.Event, 100)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(context.Background(), in) }()
@@ -177,9 +170,9 @@ func TestReconcile(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	now := time.Now()
-	f.set("sshd", "192.0.2.1/32", Elem{End: now.Add(time.Hour)})
-	f.set("sshd", "192.0.2.2/32", Elem{End: now.Add(time.Minute)})
-	f.set("sshd", "192.0.2.9/32", Elem{End: now.Add(time.Hour)})
+	f.set("sshd", "192.0.2.1/32", fwsync.Elem{End: now.Add(time.Hour)})
+	f.set("sshd", "192.0.2.2/32", fwsync.Elem{End: now.Add(time.Minute)})
+	f.set("sshd", "192.0.2.9/32", fwsync.Elem{End: now.Add(time.Hour)})
 	d, in, stop := start(t, testConfig(), f)
 	in <- ev(engine.Ban, "sshd", "192.0.2.1", time.Hour, true)
 	in <- ev(engine.Ban, "sshd", "192.0.2.2", time.Hour, true)
@@ -205,7 +198,7 @@ func TestReconcile(t *testing.T) {
 func TestStaleClaimed(t *testing.T) {
 	t.Parallel()
 	f := newFake()
-	f.set("sshd", "192.0.2.9/32", Elem{})
+	f.set("sshd", "192.0.2.9/32", fwsync.Elem{})
 	_, in, stop := start(t, testConfig(), f)
 	time.Sleep(60 * time.Millisecond) // the burst window closes empty
 	in <- ev(engine.Ban, "sshd", "192.0.2.9", engine.Permanent, false)
@@ -331,7 +324,7 @@ func TestFlushOnStop(t *testing.T) {
 	}
 
 	g := newFake()
-	d := New(cfg, g)
+	d := fwsync.New(cfg, g)
 	ctx, cancel := context.WithCancel(context.Background())
 	in2 := make(chan engine.Event, 1)
 	done := make(chan error, 1)
@@ -344,5 +337,127 @@ func TestFlushOnStop(t *testing.T) {
 	}
 	if !slices.Equal(g.torndown, []string{"web"}) {
 		t.Errorf("torn down %v", g.torndown)
+	}
+}
+
+// finder is a fake whose Sync also returns the groups it holds that it
+// was not asked for, as nftables' backend returns the sets its chain
+// refers to.
+type finder struct{ *fake }
+
+func (f finder) Sync(ctx context.Context, groups []string) (map[string]map[netip.Prefix]fwsync.Elem, error) {
+	f.mu.Lock()
+	all := slices.Collect(maps.Keys(f.held))
+	f.mu.Unlock()
+	out, err := f.fake.Sync(ctx, append(all, groups...))
+	return out, err
+}
+
+// TestDiscover: with Discover the start syncs (and the end tears down)
+// with no group named; the groups the backend finds are the sink's, so
+// their stale elements go after the grace.
+func TestDiscover(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.set("old", "192.0.2.1/32", fwsync.Elem{})
+	cfg := testConfig()
+	cfg.Discover, cfg.FlushOnStop = true, true
+	d := fwsync.New(cfg, finder{f})
+	in := make(chan engine.Event)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background(), in) }()
+	waitFor(t, "the stale deletion", func() bool { _, ok := f.has("old", "192.0.2.1/32"); return !ok })
+	f.mu.Lock()
+	calls := slices.Clone(f.calls)
+	f.mu.Unlock()
+	if len(calls) < 2 || calls[0] != "sync" {
+		t.Errorf("calls = %v, want a sync first", calls)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.torndown, []string{"old"}) {
+		t.Errorf("torn down %v", f.torndown)
+	}
+	if st := d.Stats(); st["test_elements_deleted"] != 1 || st["test_errors"] != 0 {
+		t.Errorf("stats = %v", st)
+	}
+
+	// Without Discover and without groups, nothing is synced.
+	g := newFake()
+	_, _, stop := start(t, testConfig(), g)
+	time.Sleep(100 * time.Millisecond)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.calls) != 0 || len(g.torndown) != 0 {
+		t.Errorf("calls %v, torn down %v; want none", g.calls, g.torndown)
+	}
+}
+
+// TestFreshGroupOneBatch: a group's first actions are set up by one Sync
+// and applied by one batch, with the actions that came meanwhile.
+func TestFreshGroupOneBatch(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	d, in, stop := start(t, testConfig(), f)
+	time.Sleep(60 * time.Millisecond) // the burst window closes empty
+	in <- ev(engine.Ban, "sshd", "192.0.2.1", time.Hour, false)
+	waitFor(t, "the ban", func() bool { _, ok := f.has("sshd", "192.0.2.1/32"); return ok })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.calls, []string{"sync", "apply"}) || d.Stats()["test_batches"] != 1 {
+		t.Errorf("calls = %v, stats = %v; want one sync and one apply", f.calls, d.Stats())
+	}
+}
+
+// TestStage: a fwsync.Stage reports zero counts under its type before a Run,
+// and runs a driver with its tunings.
+func TestStage(t *testing.T) {
+	t.Parallel()
+	var st fwsync.Stage
+	st.Init("x", engine.Options{})
+	if got := st.Stats(); len(got) != 4 || got["x_batches"] != 0 || got["x_errors"] != 0 {
+		t.Errorf("stats before a run = %v", got)
+	}
+	if st.Logger == nil {
+		t.Error("no logger")
+	}
+	st.RestoreIdle = 10 * time.Millisecond
+	f := newFake()
+	in := make(chan engine.Event, 1)
+	in <- ev(engine.Ban, "sshd", "192.0.2.1", time.Hour, true)
+	close(in)
+	if err := st.Run(context.Background(), in, fwsync.Config{GroupOf: func(j string) string { return j }}, f); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Stats(); got["x_elements_added"] != 1 {
+		t.Errorf("stats after the run = %v", got)
+	}
+}
+
+func TestNets(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"192.0.2.1", "192.0.2.0/24", "2001:db8::1", "2001:db8::/64"} {
+		p, ok := fwsync.ParseNet(s)
+		if !ok || fwsync.NetText(p) != s {
+			t.Errorf("%q: %v %v", s, p, ok)
+		}
+	}
+	if p, ok := fwsync.ParseNet("192.0.2.1/32"); !ok || fwsync.NetText(p) != "192.0.2.1" || fwsync.Family(p.Addr()) != fwsync.V4 {
+		t.Errorf("/32: %v %v", p, ok)
+	}
+	if p, ok := fwsync.ParseNet("192.0.2.7/24"); !ok || p.String() != "192.0.2.0/24" {
+		t.Errorf("unmasked: %v %v", p, ok)
+	}
+	for _, s := range []string{"", "x", "192.0.2.1/33"} {
+		if _, ok := fwsync.ParseNet(s); ok {
+			t.Errorf("%q parsed", s)
+		}
+	}
+	if fwsync.Family(netip.MustParseAddr("::1")) != fwsync.V6 {
+		t.Error("family of ::1")
 	}
 }

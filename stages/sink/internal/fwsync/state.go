@@ -2,6 +2,7 @@ package fwsync
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
@@ -14,18 +15,20 @@ import (
 // as they are by then (a newer action wins by itself), and the
 // reconciliation at start is the same difference over every element.
 
-// ban is one host banned by one jail.
+// ban is one host banned by one jail, until end (zero: permanent).
 type ban struct {
 	jail string
 	host netip.Addr
+	end  time.Time
 }
 
 // group is what the driver knows of one group's elements.
 type group struct {
-	bans map[ban]time.Time // bans in force; a zero end is permanent
-	// members are the bans each element stands for: the element stays
-	// while it holds one.
-	members map[netip.Prefix]map[ban]struct{}
+	// bans are the bans in force that each element stands for: the
+	// element stays while it holds one. Most elements hold one ban (two
+	// jails banning a host, or hosts of a network, make more), so a short
+	// list is all they need: 20,000 bans in a burst cost no map each.
+	bans map[netip.Prefix][]ban
 	// applied is what the target holds, as far as the driver knows.
 	applied map[netip.Prefix]Elem
 }
@@ -35,20 +38,19 @@ type state struct {
 	cfg    *Config
 	groups map[string]*group
 	dirty  map[Key]struct{} // elements actions touched since the last batch
+	// groupOf caches Config.GroupOf, which may check a name with a
+	// regular expression, for each action.
+	groupOf map[string]string
 }
 
 func newState(cfg *Config) *state {
-	return &state{cfg: cfg, groups: map[string]*group{}, dirty: map[Key]struct{}{}}
+	return &state{cfg: cfg, groups: map[string]*group{}, dirty: map[Key]struct{}{}, groupOf: map[string]string{}}
 }
 
 func (st *state) group(name string) *group {
 	g := st.groups[name]
 	if g == nil {
-		g = &group{
-			bans:    map[ban]time.Time{},
-			members: map[netip.Prefix]map[ban]struct{}{},
-			applied: map[netip.Prefix]Elem{},
-		}
+		g = &group{bans: map[netip.Prefix][]ban{}, applied: map[netip.Prefix]Elem{}}
 		st.groups[name] = g
 	}
 	return g
@@ -67,43 +69,46 @@ func (st *state) netOf(host netip.Addr) netip.Prefix {
 	return netip.PrefixFrom(host, host.BitLen())
 }
 
-// apply records action a and marks its element dirty. It returns false
-// for an action it cannot use (no valid address).
-func (st *state) apply(a *engine.Action) bool {
+// apply records action a, marks its element dirty and returns its
+// group; ok is false for an action it cannot use (no valid address).
+func (st *state) apply(a *engine.Action) (group string, ok bool) {
 	host := a.Host.Unmap().WithZone("")
 	if !host.IsValid() {
-		return false
+		return "", false
 	}
-	name := st.cfg.groupOf(a.Jail)
+	name, ok := st.groupOf[a.Jail]
+	if !ok {
+		name = st.cfg.groupOf(a.Jail)
+		st.groupOf[a.Jail] = name
+	}
 	g := st.group(name)
 	net := st.netOf(host)
-	b := ban{a.Jail, host}
+	bans := g.bans[net]
+	i := slices.IndexFunc(bans, func(b ban) bool { return b.host == host && b.jail == a.Jail })
 	switch a.Type {
 	case engine.Ban, engine.Prolong:
 		end := a.End
 		if a.BanTime == engine.Permanent {
 			end = time.Time{}
 		}
-		g.bans[b] = end
-		m := g.members[net]
-		if m == nil {
-			m = map[ban]struct{}{}
-			g.members[net] = m
+		if i >= 0 {
+			bans[i].end = end
+		} else {
+			g.bans[net] = append(bans, ban{a.Jail, host, end})
 		}
-		m[b] = struct{}{}
 	case engine.Unban:
-		delete(g.bans, b)
-		if m := g.members[net]; m != nil {
-			delete(m, b)
-			if len(m) == 0 {
-				delete(g.members, net)
-			}
+		switch {
+		case i < 0:
+		case len(bans) == 1:
+			delete(g.bans, net)
+		default:
+			g.bans[net] = slices.Delete(bans, i, i+1)
 		}
 	default:
-		return false
+		return "", false
 	}
 	st.dirty[Key{name, net}] = struct{}{}
-	return true
+	return name, true
 }
 
 // want returns the end the element net of g should have at now: the
@@ -114,8 +119,8 @@ func (st *state) want(g *group, net netip.Prefix, now time.Time) (time.Time, boo
 		found bool
 		end   time.Time
 	)
-	for b := range g.members[net] {
-		e := g.bans[b]
+	for _, b := range g.bans[net] {
+		e := b.end
 		switch {
 		case e.IsZero():
 			return time.Time{}, true
@@ -194,11 +199,16 @@ func (st *state) commit(ops []Op) {
 // needing no change).
 func (st *state) takeDirty(now time.Time, limit int, ready map[string]bool) []Op {
 	var ops []Op
+	// Most keys are of one group: its readiness is looked up once.
+	group, isReady := "", ready[""]
 	for k := range st.dirty {
 		if len(ops) >= limit {
 			break
 		}
-		if !ready[k.Group] {
+		if k.Group != group {
+			group, isReady = k.Group, ready[k.Group]
+		}
+		if !isReady {
 			continue
 		}
 		delete(st.dirty, k)
@@ -216,12 +226,12 @@ func (st *state) keys(name string) []Key {
 	if g == nil {
 		return nil
 	}
-	out := make([]Key, 0, len(g.members)+len(g.applied))
-	for n := range g.members {
+	out := make([]Key, 0, len(g.bans)+len(g.applied))
+	for n := range g.bans {
 		out = append(out, Key{name, n})
 	}
 	for n := range g.applied {
-		if _, ok := g.members[n]; !ok {
+		if _, ok := g.bans[n]; !ok {
 			out = append(out, Key{name, n})
 		}
 	}
