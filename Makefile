@@ -22,9 +22,15 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Benchmarks print figures; they assert nothing about speed.
+# The benchmark suite (bench/): builds f2b, generates seeded logs and
+# prints one table of figures next to their goals (fail2ban-regex from
+# Debian's package, fetched on first use, for comparison), and writes the
+# same figures to $(BENCH_JSON) to compare commits. Add profiles with
+# BENCH_FLAGS=-cpuprofile=DIR, a small run with BENCH_FLAGS=-quick.
+BENCH_JSON  ?= bench/results.json
+BENCH_FLAGS ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./bench -json $(BENCH_JSON) $(BENCH_FLAGS)
 
 # fail2ban's sample logs (Debian's package, fetched into a cache outside
 # git) through the stock filters: prints every line that does not pass and
