@@ -64,6 +64,9 @@ type Daemon struct {
 	reloadReq chan chan error
 	stopReq   chan struct{}
 	stopOnce  sync.Once
+	// ready is closed once the first pipeline runs; requests wait for it,
+	// so a client that pinged the daemon finds its jails.
+	ready chan struct{}
 }
 
 // instance is one running graph.
@@ -101,6 +104,7 @@ func New(cfg Config) *Daemon {
 		log:       cfg.Logger,
 		reloadReq: make(chan chan error),
 		stopReq:   make(chan struct{}),
+		ready:     make(chan struct{}),
 	}
 }
 
@@ -116,6 +120,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.setCurrent(inst)
+	close(d.ready)
 	d.cfg.Notify("READY=1")
 	d.log.Info("f2b running", "jails", strings.Join(inst.names, ","))
 	d.purge()

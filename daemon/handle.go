@@ -14,6 +14,12 @@ import (
 
 // Handle answers one control request (it implements control.Handler).
 func (d *Daemon) Handle(ctx context.Context, req control.Request) (any, error) {
+	select {
+	case <-d.ready:
+	case <-d.stopReq:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("f2b is still starting: %w", ctx.Err())
+	}
 	switch req.Command {
 	case control.CmdPing:
 		return "pong", nil
