@@ -3,7 +3,9 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -238,4 +240,79 @@ func TestReloadKeepsState(t *testing.T) {
 	}
 	appendLines(t, e.log, failure("192.0.2.61"))
 	e.waitFor("a ban completing a window begun before the reload", func() bool { return count(e.events(), "ban", "192.0.2.61") == 1 })
+}
+
+// TestUnwritableStateDir: when the ban store cannot be opened the daemon
+// says so loudly and still bans.
+func TestUnwritableStateDir(t *testing.T) {
+	e := newEnv(t)
+	blocker := filepath.Join(e.dir, "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.state = filepath.Join(blocker, "state")
+	e.start()
+	appendLines(t, e.log, failure("192.0.2.70"), failure("192.0.2.70"), failure("192.0.2.70"))
+	e.waitFor("the ban without a store", func() bool { return count(e.events(), "ban", "192.0.2.70") == 1 })
+	if !strings.Contains(e.stderr.String(), "level=ERROR msg=\"ban store unavailable: bans will NOT survive a restart\"") {
+		t.Errorf("no loud error about the store:\n%s", e.stderr)
+	}
+}
+
+// TestSystemdUnitVerifies: examples/f2b.service passes systemd-analyze
+// verify with the binary in place.
+func TestSystemdUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("F2B_REQUIRE_ALL") == "1" {
+			t.Fatal("systemd-analyze is missing")
+		}
+		t.Skip("systemd-analyze is missing")
+	}
+	unit, err := os.ReadFile("../examples/f2b.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(unit), "/usr/local/bin/f2b", f2bBin)
+	for _, want := range []string{"Type=notify", "CapabilityBoundingSet=CAP_NET_ADMIN\n", "ProtectSystem=strict", "ExecReload=/bin/kill -HUP $MAINPID"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("unit lacks %q", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "f2b.service")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestNotifyReady: under a service manager (NOTIFY_SOCKET) the daemon
+// reports READY=1 once its pipeline runs and STOPPING=1 on the way out.
+func TestNotifyReady(t *testing.T) {
+	e := newEnv(t)
+	sock := filepath.Join(e.dir, "notify.sock")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	e.start()
+	e.stop(syscall.SIGTERM)
+	var got []string
+	buf := make([]byte, 256)
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for len(got) < 2 {
+		n, _, err := l.ReadFromUnix(buf)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if got[0] != "READY=1" || got[1] != "STOPPING=1" {
+		t.Errorf("notifications = %q", got)
+	}
 }
