@@ -3,9 +3,12 @@ package failfilter
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
-	"slices"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -84,6 +87,14 @@ type Options struct {
 	// name of a syslog line). fail2ban keeps them (its stock regexes start
 	// with \s*); f2b's own pipelines trim them.
 	TrimDateBlanks bool
+	// PlainRegexp runs the regexes on Go's regexp package alone, without
+	// the DFA that finds the same matches faster: for comparing the two,
+	// and for debugging.
+	PlainRegexp bool
+	// NoDetails leaves Failure.Fields, Users and Lines empty (Attempts is
+	// still set), for a caller that only counts failures: building them is
+	// most of the cost of a failure.
+	NoDetails bool
 	// Resolve turns a host name (a <HOST> that is no address, with usedns
 	// yes or warn) into addresses; each gives one failure. Nil keeps the
 	// name: one failure with an invalid Host and the name as ID.
@@ -193,8 +204,25 @@ type Filter struct {
 	mlfid        *idCache
 	stats        Stats
 
-	// Scratch space of the current line: the buffer the regexes search.
+	// Per regex (by regex.id): its matcher (DFA caches of this Filter) and
+	// the buffer of its last match.
+	mats []*failregex.Matcher
+	locs [][]int
+
+	// ProcessAll's: the other goroutine's matchers, the matches it found
+	// for the current line, its date template.
+	pipeMats     []*failregex.Matcher
+	memo         []memoEnt
+	pipeBuf      *string // the line's text as the regexes see it
+	pipeSkip     bool    // findFailure has nothing to do on the line
+	piped        bool
+	pipeTemplate string
+
+	// Scratch space of the current line: the buffer the regexes search,
+	// where its text comes from, the failure dict.
 	scratch, scratch2 []byte
+	segPref, segFail  []seg
+	dict              *dict
 	content           [1]tuple  // the line buffer after a prefregex's content
 	one               [1]tuple  // the line buffer of single-line filters
 	lineStart         time.Time // budget accounting of the current line
@@ -223,21 +251,21 @@ func New(def Definition, opts Options) (*Filter, error) {
 	if f.budget == 0 {
 		f.budget = failregex.DefaultMatchTimeout
 	}
-	multi := def.MaxLines > 1
 	var errs []error
 	if def.MaxLines < 0 {
 		errs = append(errs, &DefError{Field: "maxlines", Index: -1, Err: fmt.Errorf("must be at least 1, not %d", def.MaxLines)})
 	}
+	cs := compileAll(def, useDNS, opts)
 	if strings.TrimSpace(def.PrefRegex) != "" {
-		r, err := compileRegex(def.PrefRegex, useDNS, false, opts.MatchTimeout)
+		r, err := cs.pref.r, cs.pref.err
 		if err != nil {
 			errs = append(errs, &DefError{Field: "prefregex", Index: -1, Err: err})
 		} else {
 			f.pref = r
 		}
 	}
-	for i, src := range def.FailRegex {
-		r, err := compileRegex(src, useDNS, multi, opts.MatchTimeout)
+	for i := range def.FailRegex {
+		r, err := cs.fail[i].r, cs.fail[i].err
 		if err != nil {
 			errs = append(errs, &DefError{Field: "failregex", Index: i, Err: err})
 			continue
@@ -249,8 +277,8 @@ func New(def Definition, opts Options) (*Filter, error) {
 		f.fail = append(f.fail, r)
 	}
 	f.first = firstBytes(f.fail)
-	for i, src := range def.IgnoreRegex {
-		r, err := compileRegex(src, useDNS, false, opts.MatchTimeout)
+	for i := range def.IgnoreRegex {
+		r, err := cs.ignore[i].r, cs.ignore[i].err
 		if err != nil {
 			errs = append(errs, &DefError{Field: "ignoreregex", Index: i, Err: err})
 			continue
@@ -287,7 +315,89 @@ func New(def Definition, opts Options) (*Filter, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	f.numberRegexes()
+	f.newMatchers()
 	return f, nil
+}
+
+// compiled is one regex of a definition compiled, or why not.
+type compiled struct {
+	r   *regex
+	err error
+}
+
+// compiledSet is the regexes of a definition, compiled.
+type compiledSet struct {
+	pref         compiled
+	fail, ignore []compiled
+}
+
+// compileAll compiles the regexes of a definition on all CPUs: reading
+// the big Unicode classes of Python's \d and \w is most of the cost of
+// starting.
+func compileAll(def Definition, useDNS string, opts Options) *compiledSet {
+	cs := &compiledSet{fail: make([]compiled, len(def.FailRegex)), ignore: make([]compiled, len(def.IgnoreRegex))}
+	type job struct {
+		dst       *compiled
+		src       string
+		multiline bool
+	}
+	var jobs []job
+	if strings.TrimSpace(def.PrefRegex) != "" {
+		jobs = append(jobs, job{&cs.pref, def.PrefRegex, false})
+	}
+	for i, src := range def.FailRegex {
+		jobs = append(jobs, job{&cs.fail[i], src, def.MaxLines > 1})
+	}
+	for i, src := range def.IgnoreRegex {
+		jobs = append(jobs, job{&cs.ignore[i], src, false})
+	}
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(runtime.GOMAXPROCS(0), (len(jobs)+3)/4) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(jobs) {
+					return
+				}
+				j := jobs[k]
+				j.dst.r, j.dst.err = compileRegex(j.src, useDNS, j.multiline, opts.MatchTimeout, opts.PlainRegexp)
+			}
+		})
+	}
+	wg.Wait()
+	return cs
+}
+
+// numberRegexes gives each regex its index in Filter.mats.
+func (f *Filter) numberRegexes() {
+	n := 0
+	if f.pref != nil {
+		f.pref.id, n = n, n+1
+	}
+	for _, r := range f.fail {
+		r.id, n = n, n+1
+	}
+	for _, r := range f.ignore {
+		r.id, n = n, n+1
+	}
+}
+
+// newMatchers gives the Filter matchers of its own.
+func (f *Filter) newMatchers() {
+	var all []*regex
+	if f.pref != nil {
+		all = append(all, f.pref)
+	}
+	all = append(append(all, f.fail...), f.ignore...)
+	f.mats = make([]*failregex.Matcher, len(all))
+	f.locs = make([][]int, len(all))
+	for _, r := range all {
+		f.mats[r.id] = r.re.Matcher()
+	}
 }
 
 // Clone returns a Filter with the same compiled definition and fresh
@@ -298,6 +408,7 @@ func (f *Filter) Clone() *Filter {
 	if f.dates != nil {
 		g.dates = f.dates.Clone()
 	}
+	g.newMatchers()
 	return g
 }
 
@@ -307,6 +418,9 @@ func (f *Filter) Stats() Stats { return f.stats }
 // DateTemplate names the date template that found the last date ("" when
 // no line had one yet, or with datepattern {NONE}).
 func (f *Filter) DateTemplate() string {
+	if f.piped {
+		return f.pipeTemplate
+	}
 	if f.dates == nil {
 		return ""
 	}
@@ -354,8 +468,50 @@ func (f *Filter) fresh(t, now time.Time) bool {
 // Failure.Lines), so a line made from a reused buffer without copying
 // (unsafe.String) must be copied first.
 func (f *Filter) ProcessLine(line string) []Failure {
-	f.stats.Lines++
+	return f.ProcessLineInto(line, nil)
+}
+
+// ProcessLineInto is ProcessLine appending the failures to dst, which
+// saves an allocation per failure to a caller that reuses its slice.
+func (f *Filter) ProcessLineInto(line string, dst []Failure) []Failure {
 	now := f.opts.Now()
+	var h dateHit
+	if !f.none {
+		h.t, h.s, h.e, h.ok = f.dates.MatchAt(line, now)
+	}
+	return f.processLine(line, now, h, dst)
+}
+
+// dateHit is what the date detector found in a line.
+type dateHit struct {
+	t    time.Time
+	s, e int
+	ok   bool
+}
+
+// regexText returns the text of a line the regexes see, as the two parts
+// findFailure's buffer is made of: before the date and after it (with the
+// blanks TrimDateBlanks drops). It is the same whatever the Filter's state.
+func (f *Filter) regexText(line string, h dateHit) (before, after string) {
+	if f.none || !h.ok || h.e <= h.s {
+		return "", line
+	}
+	return line[:h.s], line[f.dateEnd(line, h):]
+}
+
+// dateEnd is where the text after the date starts.
+func (f *Filter) dateEnd(line string, h dateHit) int {
+	if h.s == 0 && f.opts.TrimDateBlanks {
+		// The blanks go with the date, so the line is still
+		// prefix+date+rest as read.
+		return len(line) - len(strings.TrimLeft(line[h.e:], " \t"))
+	}
+	return h.e
+}
+
+// processLine is ProcessLineInto with the clock read and the date found.
+func (f *Filter) processLine(line string, now time.Time, h dateHit, dst []Failure) []Failure {
+	f.stats.Lines++
 	var (
 		tl     tuple
 		date   time.Time
@@ -370,15 +526,10 @@ func (f *Filter) ProcessLine(line string) []Failure {
 			tl, date = tuple{"", "", line}, now
 		}
 	default:
-		t, s, e, ok := f.dates.MatchAt(line, now)
+		t, s, e, ok := h.t, h.s, h.e, h.ok
 		switch {
 		case ok && e > s:
-			de := e
-			if s == 0 && f.opts.TrimDateBlanks {
-				// The blanks go with the date, so the line is still
-				// prefix+date+rest as read.
-				de = len(line) - len(strings.TrimLeft(line[e:], " \t"))
-			}
+			de := f.dateEnd(line, h)
 			tl, date = tuple{line[:s], line[s:de], line[de:]}, t
 			f.lastTimeText, f.lastDate = line[s:e], t
 		case ok:
@@ -407,10 +558,16 @@ func (f *Filter) ProcessLine(line string) []Failure {
 				f.lastDate = now
 			}
 		} else if date.Before(now.Add(-f.opts.FindTime)) {
-			return nil
+			return dst
 		}
 	}
-	return f.findFailure(tl, date, noDate, now)
+	if f.pipeSkip {
+		// ProcessAll's other goroutine ran every regex findFailure would
+		// and none matched but maybe the prefregex: findFailure would
+		// find nothing and change nothing.
+		return dst
+	}
+	return f.findFailure(dst, tl, date, noDate, now)
 }
 
 // ProcessSplit looks for failures in a line that arrives already split
@@ -429,7 +586,7 @@ func (f *Filter) ProcessSplit(prefix, dateText, rest string, t time.Time) []Fail
 	} else if f.opts.CheckFindTime && t.Before(now.Add(-f.opts.FindTime)) {
 		return nil
 	}
-	return f.findFailure(tuple{prefix, dateText, rest}, t, false, now)
+	return f.findFailure(nil, tuple{prefix, dateText, rest}, t, false, now)
 }
 
 // farFromNow is fail2ban's test for a "weird" date in operation mode: more
@@ -473,8 +630,60 @@ func (f *Filter) mayStart(buf string) uint64 {
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // run searches r in buf under the line's time budget; ok is false when the
-// line ran out of time (then the line yields nothing more).
+// line ran out of time (then the line yields nothing more). The match is
+// valid until the next run of r.
 func (f *Filter) run(r *regex, buf string) (m match, ok bool) {
+	if f.memo != nil {
+		if e := f.memoGet(r, buf); e != nil {
+			return match{buf: buf, loc: e.loc}, true
+		}
+	}
+	m, ok = f.runInto(r, buf, f.locs[r.id][:0])
+	if m.loc != nil {
+		f.locs[r.id] = m.loc
+	}
+	return m, ok
+}
+
+// runLast is run for the prefregex: when done is false, only the whole
+// match and the last group (the content) are filled, and complete fills
+// the others (see failregex.Matcher.SubmatchLast).
+func (f *Filter) runLast(r *regex, buf string) (m match, done, ok bool) {
+	if f.memo != nil {
+		if e := f.memoGet(r, buf); e != nil {
+			return match{buf: buf, loc: e.loc}, e.done, true
+		}
+	}
+	if slow, _ := r.re.Backtracking(); slow || r.content != len(r.names)-1 {
+		m, ok = f.run(r, buf)
+		return m, true, ok
+	}
+	loc, done, err := f.mats[r.id].SubmatchLast(buf, f.locs[r.id][:0])
+	if err != nil {
+		f.timedOut = true
+		return match{}, true, false
+	}
+	if loc != nil {
+		f.locs[r.id] = loc
+	}
+	return match{buf: buf, loc: loc}, done, true
+}
+
+// complete fills the groups of the prefregex's match m that runLast left
+// out.
+func (f *Filter) complete(r *regex, m *match) {
+	if f.memo != nil && f.memoGet(r, m.buf) != nil {
+		// The other goroutine left the groups out: find them here.
+		loc, _ := f.mats[r.id].Submatch(m.buf, f.locs[r.id][:0])
+		m.loc, f.locs[r.id] = loc, loc
+		return
+	}
+	m.loc = f.mats[r.id].Complete(m.loc)
+	f.locs[r.id] = m.loc
+}
+
+// runInto is run with the match stored in dst (nil: a new slice).
+func (f *Filter) runInto(r *regex, buf string, dst []int) (m match, ok bool) {
 	if slow, _ := r.re.Backtracking(); slow && f.budget > 0 {
 		if f.timedOut {
 			return match{}, false
@@ -490,7 +699,8 @@ func (f *Filter) run(r *regex, buf string) (m match, ok bool) {
 			return match{}, false
 		}
 	}
-	m, err := r.search(buf)
+	loc, err := f.mats[r.id].Submatch(buf, dst)
+	m = match{buf: buf, loc: loc}
 	if err != nil {
 		f.timedOut = true
 		return match{}, false
@@ -500,7 +710,7 @@ func (f *Filter) run(r *regex, buf string) (m match, ok bool) {
 
 // findFailure is fail2ban's Filter.findFailure: the buffer, the ignore
 // pre-check, the prefregex, then each failregex.
-func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Time) []Failure {
+func (f *Filter) findFailure(out []Failure, tl tuple, date time.Time, noDate bool, now time.Time) []Failure {
 	f.lineStart, f.timedOut = time.Time{}, false
 	defer func() {
 		if f.timedOut {
@@ -521,31 +731,41 @@ func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Tim
 		org = f.one[:1]
 		f.lineBuf = org
 	}
-	f.scratch = appendBuffer(f.scratch[:0], org)
-	buf := view(f.scratch)
+	var buf string
+	if f.pipeBuf != nil && f.def.MaxLines <= 1 {
+		buf = *f.pipeBuf // ProcessAll's other goroutine made the same text
+	} else {
+		f.scratch = appendBuffer(f.scratch[:0], org)
+		buf = view(f.scratch)
+	}
+	base := buf // the line's text; f.content may alias it
+	ls := lineSegs{org: org}
 	bufValid := true
+	contentAlias := false // f.lineBuf is f.content, which aliases base[ca:cb]
+	var ca, cb int
 
 	// The ignoreregexes are checked first on the whole buffer when there
 	// are fewer of them than failregexes minus two.
 	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
 		hit, ok := f.ignored(buf, nil, org)
 		if !ok || hit {
-			return nil
+			return out
 		}
 	}
 
 	// The prefregex's groups are only turned into a dict when a failregex
 	// matches; its match stays valid as long as f.scratch is not rebuilt.
 	var (
-		prefM  match
-		hasPre bool
+		prefM    match
+		hasPre   bool
+		prefDone bool // prefM holds all groups
 	)
 	if f.pref != nil {
-		m, ok := f.run(f.pref, buf)
+		m, done, ok := f.runLast(f.pref, buf)
 		if !ok || m.loc == nil {
-			return nil
+			return out
 		}
-		prefM, hasPre = m, true
+		prefM, hasPre, prefDone = m, true, done
 		if g := f.pref.content; g >= 0 {
 			if repl, ok := m.group(g); ok && repl != "" {
 				if f.def.MaxLines > 1 {
@@ -556,24 +776,43 @@ func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Tim
 					// both only valid for this line.
 					f.content[0] = tuple{"", "", repl}
 					f.lineBuf = f.content[:1]
+					contentAlias, ca, cb = true, m.loc[2*g], m.loc[2*g+1]
 				}
 				bufValid = false
 			}
 		}
 	}
 
-	var out []Failure
 	may := f.mayStart(buf)
-	for i, r := range f.fail {
+	for i := 0; i < len(f.fail); i++ {
 		if !bufValid {
-			f.scratch2 = appendBuffer(f.scratch2[:0], f.lineBuf)
-			buf = view(f.scratch2)
+			if contentAlias && len(f.lineBuf) == 1 && &f.lineBuf[0] == &f.content[0] {
+				ls.cur, ls.curOK, ls.ca, ls.cb = segsClip, false, ca, cb
+				if cb == len(base)-1 {
+					// The content ends the line: its buffer (content and
+					// "\n") is the end of the prefregex's.
+					buf = base[ca:]
+				} else {
+					f.scratch2 = appendBuffer(f.scratch2[:0], f.lineBuf)
+					buf = view(f.scratch2)
+				}
+			} else {
+				f.scratch2 = appendBuffer(f.scratch2[:0], f.lineBuf)
+				buf = view(f.scratch2)
+				ls.cur, ls.curOK, ls.lines = segsLines, false, f.lineBuf
+			}
 			bufValid = true
 			may = f.mayStart(buf)
 		}
-		if may&(1<<i) == 0 && i < 64 {
-			continue // cannot match a buffer starting so
+		if i < 64 {
+			// Skip the regexes that cannot match a buffer starting so.
+			if i += bits.TrailingZeros64(may >> i); i >= 64 {
+				if i = 64; i >= len(f.fail) {
+					break
+				}
+			}
 		}
+		r := f.fail[i]
 		m, ok := f.run(r, buf)
 		if !ok {
 			return out
@@ -610,31 +849,93 @@ func (f *Filter) findFailure(tl tuple, date time.Time, noDate bool, now time.Tim
 			f.lineBuf = unmatched
 			bufValid = false
 		}
-		var fail dict
+		fail := f.scratchDict()
+		m.segs = f.bufSegs(&ls)
 		if hasPre {
-			fail = mergedGroups(f.pref, &prefM, r, &m)
+			if !prefDone {
+				f.complete(f.pref, &prefM)
+				prefDone = true
+			}
+			prefM.segs = f.prefSegs(&ls)
+			mergedGroups(fail, f.pref, &prefM, r, &m)
 		} else {
-			fail = r.groups(&m)
+			r.groups(fail, &m)
 		}
-		mlfid, hasMLFID := fail["mlfid"].(string)
+		mv := fail.get(kMlfid)
+		mlfid, hasMLFID := mv.s, mv.isString()
 		if hasMLFID {
 			fail = f.mergeFailure(mlfid, fail, matched, now)
-			if truthy(fail["nofail"]) && !f.opts.CheckAllRegex {
+			if fail.get(kNofail).truthy() && !f.opts.CheckAllRegex {
 				return out
 			}
 		} else {
-			fail["matches"] = appendMatches(fail["matches"], matched)
+			fail.set(kMatches, linesOf(appendMatches(fail.get(kMatches), matched)))
 		}
-		res, ok := f.failures(i, r, fail, date, hasMLFID)
+		out, ok = f.failures(out, i, r, fail, date, hasMLFID)
 		if !ok { // pending, dropped
 			return out
 		}
-		out = append(out, res...)
 		if !f.opts.CheckAllRegex {
 			break
 		}
 	}
 	return out
+}
+
+// lineSegs tells where the text of a line's buffers comes from (see seg),
+// worked out only for a line a failregex matches.
+type lineSegs struct {
+	org    []tuple
+	pref   bool // Filter.segPref holds the pieces of org's buffer
+	cur    int  // the failregex buffer: segsLine, segsClip or segsLines
+	curOK  bool // Filter.segFail holds its pieces
+	ca, cb int  // segsClip: the part of the line's buffer
+	lines  []tuple
+}
+
+// What the failregex buffer is made of.
+const (
+	segsLine  = iota // the line's buffer
+	segsClip         // its part [ca, cb) (the prefregex's content) and "\n"
+	segsLines        // lines
+)
+
+// prefSegs returns the pieces of the line's buffer.
+func (f *Filter) prefSegs(ls *lineSegs) []seg {
+	if !ls.pref {
+		f.segPref, ls.pref = segsOf(f.segPref[:0], ls.org), true
+	}
+	return f.segPref
+}
+
+// bufSegs returns the pieces of the failregex buffer.
+func (f *Filter) bufSegs(ls *lineSegs) []seg {
+	if ls.cur == segsLine {
+		return f.prefSegs(ls)
+	}
+	if !ls.curOK {
+		if ls.cur == segsClip {
+			f.segFail = clipSegs(f.segFail[:0], f.prefSegs(ls), ls.ca, ls.cb)
+		} else {
+			f.segFail = segsOf(f.segFail[:0], ls.lines)
+		}
+		ls.curOK = true
+	}
+	return f.segFail
+}
+
+// scratchDict returns the Filter's dict for a failure of this line,
+// empty. The multi-line id cache may keep it (see mergeFailure); a dict
+// the cache let go is reused.
+func (f *Filter) scratchDict() *dict {
+	if f.dict == nil && f.mlfid != nil {
+		f.dict = f.mlfid.reuse()
+	}
+	if f.dict == nil {
+		f.dict = newDict(12) // a dozen keys: sshd's
+	}
+	f.dict.reset()
+	return f.dict
 }
 
 // ambiguous reports whether r also matches m's buffer with its host text
@@ -656,7 +957,7 @@ func (f *Filter) ambiguous(r *regex, m *match) bool {
 	a, b := m.loc[2*g], m.loc[2*g+1]
 	host, _ := netip.ParseAddr(m.buf[a:b])
 	masked := m.buf[:a] + strings.Repeat("~", b-a) + m.buf[b:]
-	m2, ok := f.run(r, masked)
+	m2, ok := f.runInto(r, masked, nil)
 	if !ok || m2.loc == nil {
 		return false
 	}
@@ -718,9 +1019,10 @@ func (f *Filter) ignored(buf string, matched, org []tuple) (hit, ok bool) {
 // failures turns a matched failure dict into Failures, as the end of
 // fail2ban's findFailure loop does. ok is false when the failure is
 // pending and dropped (fail2ban then stops looking at the line).
-func (f *Filter) failures(i int, r *regex, fail dict, date time.Time, mlfid bool) (out []Failure, ok bool) {
-	fid, hasFID := fail["fid"].(string)
-	if t, ok := fail["fid"].(pyTuple); ok { // <F-TUPLE_ID_n>: the id is the tuple's text
+func (f *Filter) failures(out []Failure, i int, r *regex, fail *dict, date time.Time, mlfid bool) (_ []Failure, ok bool) {
+	fv := fail.get(kFid)
+	fid, hasFID := fv.s, fv.isString()
+	if t, ok := fv.tuple(); ok { // <F-TUPLE_ID_n>: the id is the tuple's text
 		fid, hasFID = t.String(), true
 	}
 	var (
@@ -730,27 +1032,21 @@ func (f *Filter) failures(i int, r *regex, fail dict, date time.Time, mlfid bool
 		family = 0 // 4 or 6: parse as that family only
 		cidr   = -1
 	)
-	readCIDR := func() {
-		if c, ok := fail["cidr"].(string); ok && c != "" {
-			if _, err := fmt.Sscanf(c, "%d", &cidr); err != nil {
-				cidr = -1
-			}
-		}
-	}
+	ip4, ip6, dns := fail.get(kIP4), fail.get(kIP6), fail.get(kDNS)
 	switch {
-	case isString(fail["ip4"]):
-		ip, hasIP, raw, family = fail["ip4"].(string), true, true, 4
-		readCIDR()
-	case isString(fail["ip6"]):
-		ip, hasIP, raw, family = fail["ip6"].(string), true, true, 6
-		readCIDR()
-	case isString(fail["dns"]):
-		ip, hasIP = fail["dns"].(string), true
+	case ip4.isString():
+		ip, hasIP, raw, family = ip4.s, true, true, 4
+		cidr = readCIDR(fail)
+	case ip6.isString():
+		ip, hasIP, raw, family = ip6.s, true, true, 6
+		cidr = readCIDR(fail)
+	case dns.isString():
+		ip, hasIP = dns.s, true
 	default:
 		if !hasFID && !mlfid {
 			// A failregex whose id group did not take part: fail2ban logs
 			// an error and goes on with the next regex.
-			return nil, true
+			return out, true
 		}
 		if hasFID {
 			ip, hasIP, raw = fid, true, true
@@ -759,15 +1055,16 @@ func (f *Filter) failures(i int, r *regex, fail dict, date time.Time, mlfid bool
 			}
 		}
 	}
-	base := Failure{Regex: i, Time: date, Bits: -1, NoFail: truthy(fail["nofail"])}
+	n0 := len(out)
+	base := Failure{Regex: i, Time: date, Bits: -1, NoFail: fail.get(kNofail).truthy()}
 	if !hasIP {
-		fail["mlfpending"] = 1
+		fail.set(kMlfpending, box(1))
 		if !f.opts.CheckAllRegex && !f.opts.KeepPending {
-			return nil, false
+			return out, false
 		}
 		base.Pending = true
 		f.snapshot(&base, fail)
-		return []Failure{base}, true
+		return append(out, base), true
 	}
 	base.HostText = ip
 	if raw {
@@ -776,7 +1073,7 @@ func (f *Filter) failures(i int, r *regex, fail dict, date time.Time, mlfid bool
 		if !hasFID || fid == ip {
 			base.ID = id
 		} else {
-			fail["ip"] = id
+			fail.set(kIP, str(id))
 			base.ID = fid
 			if !f.raw {
 				_, _, base.ID = parseID(fid, 0, -1)
@@ -799,9 +1096,22 @@ func (f *Filter) failures(i int, r *regex, fail dict, date time.Time, mlfid bool
 		}
 	}
 	if !base.NoFail {
-		f.stats.Failures += uint64(len(out))
+		f.stats.Failures += uint64(len(out) - n0)
 	}
 	return out, true
+}
+
+// readCIDR returns the prefix length a failure's <CIDR> captured, or -1.
+func readCIDR(fail *dict) int {
+	c := fail.get(kCidr)
+	if !c.isString() || c.s == "" {
+		return -1
+	}
+	var n int
+	if _, err := fmt.Sscanf(c.s, "%d", &n); err != nil {
+		return -1
+	}
+	return n
 }
 
 // resolve is DNSUtils.textToIp: an address stays itself; a name is
@@ -825,12 +1135,23 @@ func (f *Filter) resolve(text string) (addrs []netip.Addr, keep string) {
 // stays raw text. With family -1 the id stays raw even when it is an
 // address (the address is still returned).
 func parseID(text string, family, cidr int) (netip.Addr, int, string) {
+	if family == 4 && cidr < 0 {
+		if a, ok := parseDotted(text); ok {
+			// The canonical form (no leading zeros): the text is its String.
+			return a, -1, text
+		}
+	}
 	a, err := netip.ParseAddr(text)
 	if err != nil || a.Zone() != "" || (family == 4 && !a.Is4()) || (family == 6 && !a.Is6()) {
 		return netip.Addr{}, -1, text
 	}
 	if family == -1 {
 		return a.Unmap(), -1, text
+	}
+	if a.Is4() && cidr < 0 {
+		// The parser takes only the canonical form of an IPv4 address
+		// (no leading zeros): the text is its String.
+		return a, -1, text
 	}
 	a = a.Unmap()
 	if cidr >= 0 && cidr <= a.BitLen() {
@@ -842,43 +1163,79 @@ func parseID(text string, family, cidr int) (netip.Addr, int, string) {
 	return a, -1, a.String()
 }
 
+// parseDotted reads the text of an IPv4 address written the one way
+// netip.ParseAddr reads as canonical: four decimal fields up to 255,
+// without leading zeros. It takes nothing ParseAddr refuses, gives the
+// same address, and leaves anything else (ok false) to ParseAddr.
+func parseDotted(s string) (netip.Addr, bool) {
+	var b [4]byte
+	f, v, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && v == 0 { // a leading zero
+				return netip.Addr{}, false
+			}
+			v = v*10 + int(c-'0')
+			digits++
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && f < 3:
+			b[f] = byte(v)
+			f, v, digits = f+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if f != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	b[3] = byte(v)
+	return netip.AddrFrom4(b), true
+}
+
 // snapshot copies the failure dict into the exported fields.
-func (f *Filter) snapshot(out *Failure, fail dict) {
-	n := 0
-	for _, v := range fail {
-		switch v.(type) {
-		case string, pyTuple:
-			n++
-		}
-	}
-	out.Fields = make(map[string]string, n)
-	for k, v := range fail {
-		switch v := v.(type) {
-		case string:
-			out.Fields[k] = v
-		case pyTuple:
-			out.Fields[k] = v.String()
-		}
-	}
-	if u, ok := fail["users"].(*userSet); ok {
-		out.Users = u.sorted()
-	}
-	if ms, ok := fail["matches"].([]tuple); ok {
+func (f *Filter) snapshot(out *Failure, fail *dict) {
+	if ms, ok := fail.get(kMatches).lines(); ok {
 		out.Attempts = len(ms)
-		out.Lines = make([]string, len(ms))
-		for i, t := range ms {
-			out.Lines[i] = t.text()
+		if !f.opts.NoDetails {
+			out.Lines = make([]string, len(ms))
+			for i, t := range ms {
+				out.Lines[i] = t.text()
+			}
 		}
 	}
 	if out.ID == "" && out.Host.IsValid() {
 		out.ID = out.Host.String()
 	}
+	if f.opts.NoDetails {
+		return
+	}
+	n := 0
+	for _, e := range fail.ents {
+		if _, ok := e.v.tuple(); ok || e.v.isString() {
+			n++
+		}
+	}
+	out.Fields = make(map[string]string, n)
+	for _, e := range fail.ents {
+		if e.v.isString() {
+			out.Fields[e.k.name()] = e.v.s
+		} else if t, ok := e.v.tuple(); ok {
+			out.Fields[e.k.name()] = t.String()
+		}
+	}
+	if u, ok := fail.get(kUsers).users(); ok {
+		out.Users = u.sorted()
+	}
 }
 
-// appendMatches returns the matches list v (nil or []tuple) with lines
+// appendMatches returns the matches list v (None or []tuple) with lines
 // appended, as a new slice.
-func appendMatches(v any, lines []tuple) []tuple {
-	old, _ := v.([]tuple)
+func appendMatches(v value, lines []tuple) []tuple {
+	old, _ := v.lines()
 	out := make([]tuple, 0, len(old)+len(lines))
 	out = append(out, old...)
 	return append(out, lines...)
@@ -887,56 +1244,56 @@ func appendMatches(v any, lines []tuple) []tuple {
 // mergeFailure is fail2ban's _mergeFailure: it joins the failure with what
 // is known of its connection (mlfid) and decides whether it is a failure
 // yet.
-func (f *Filter) mergeFailure(mlfid string, fail dict, matched []tuple, now time.Time) dict {
+func (f *Filter) mergeFailure(mlfid string, fail *dict, matched []tuple, now time.Time) *dict {
 	const (
 		nofail = 1 << iota
 		forget
 		wasNofail
 		gained
 	)
-	var entry dict
+	var entry *dict
 	if f.mlfid != nil {
 		entry = f.mlfid.get(mlfid, now)
 	}
 	var users *userSet
 	flags := 0
-	if truthy(fail["mlfgained"]) {
+	if g := fail.get(kMlfgained); g.truthy() {
 		flags |= gained | nofail
-		if !truthy(fail["nofail"]) {
-			fail["nofail"] = fail["mlfgained"]
+		if !fail.get(kNofail).truthy() {
+			fail.set(kNofail, g)
 		}
-	} else if truthy(fail["nofail"]) {
+	} else if fail.get(kNofail).truthy() {
 		flags |= nofail
 	}
-	if v, ok := fail["mlfforget"]; ok {
-		delete(fail, "mlfforget")
-		if truthy(v) {
+	if v, ok := fail.lookup(kMlfforget); ok {
+		fail.del(kMlfforget)
+		if v.truthy() {
 			flags |= forget
 		}
 	}
 	if entry != nil {
-		users = updateUsers(entry, fail["user"])
-		if v, ok := entry["nofail"]; ok {
-			delete(entry, "nofail")
-			if truthy(v) {
+		users = updateUsers(entry, fail.get(kUser))
+		if v, ok := entry.lookup(kNofail); ok {
+			entry.del(kNofail)
+			if v.truthy() {
 				flags |= wasNofail
 			}
 		}
-		if v, ok := entry["mlfgained"]; ok {
-			delete(entry, "mlfgained")
-			if truthy(v) {
+		if v, ok := entry.lookup(kMlfgained); ok {
+			entry.del(kMlfgained)
+			if v.truthy() {
 				flags |= wasNofail
 			}
 		}
 		if flags&gained != 0 {
-			delete(entry, "mlfpending")
+			entry.del(kMlfpending)
 		}
-		if flags&wasNofail == 0 && !truthy(entry["mlfpending"]) {
-			delete(entry, "matches")
+		if flags&wasNofail == 0 && !entry.get(kMlfpending).truthy() {
+			entry.del(kMatches)
 		}
-		for k, v := range fail {
-			if v != nil {
-				entry[k] = v
+		for _, e := range fail.ents {
+			if !e.v.isNone() {
+				entry.set(e.k, e.v)
 			}
 		}
 		fail = entry
@@ -944,140 +1301,50 @@ func (f *Filter) mergeFailure(mlfid string, fail dict, matched []tuple, now time
 			f.mlfid.unset(mlfid)
 		}
 	} else if flags&forget == 0 {
-		users = updateUsers(fail, fail["user"])
+		users = updateUsers(fail, fail.get(kUser))
 		if f.mlfid == nil {
 			f.mlfid = newIDCache(100, 5*time.Minute)
 		}
+		if fail == f.dict {
+			f.dict = nil // the cache keeps the line's dict; the next line gets another
+		}
 		f.mlfid.set(mlfid, fail, now)
 	}
-	pending := fail["mlfpending"]
-	delete(fail, "mlfpending")
-	if truthy(pending) || (users != nil && users.len() > 1) {
-		delete(fail, "nofail")
-		delete(fail, "mlfgained")
+	pending := fail.get(kMlfpending)
+	fail.del(kMlfpending)
+	if pending.truthy() || (users != nil && users.len() > 1) {
+		fail.del(kNofail)
+		fail.del(kMlfgained)
 		flags &^= gained | nofail
 	}
 	switch {
 	case flags&nofail == 0:
-		m, _ := fail["nofail-matches"].([]tuple)
-		delete(fail, "nofail-matches")
-		m = appendMatches(m, nil)
-		if old, ok := fail["matches"].([]tuple); ok {
+		m, _ := fail.get(kNofailMatches).lines()
+		fail.del(kNofailMatches)
+		m = appendMatches(linesOf(m), nil)
+		if old, ok := fail.get(kMatches).lines(); ok {
 			m = append(m, old...)
 		}
 		if flags&gained == 0 {
 			m = append(m, matched...)
 		}
-		fail["matches"] = m
+		fail.set(kMatches, linesOf(m))
 	case flags&(nofail|forget) == nofail:
-		fail["nofail-matches"] = appendMatches(fail["nofail-matches"], matched)
+		fail.set(kNofailMatches, linesOf(appendMatches(fail.get(kNofailMatches), matched)))
 	}
 	return fail
 }
 
 // updateUsers is fail2ban's _updateUsers: a user name joins the dict's
 // users set.
-func updateUsers(d dict, user any) *userSet {
-	users, _ := d["users"].(*userSet)
-	if u, ok := user.(string); ok && u != "" {
+func updateUsers(d *dict, user value) *userSet {
+	users, _ := d.get(kUsers).users()
+	if user.isString() && user.s != "" {
 		if users == nil || users.len() == 0 {
-			users = &userSet{}
-			d["users"] = users
+			users = newUserSet()
+			d.set(kUsers, box(users))
 		}
-		users.add(u)
+		users.add(user.s)
 	}
 	return users
-}
-
-// dict is a failure's data as fail2ban's filter keeps it: group values
-// (string, or nil for a group that did not take part), pyTuple for
-// <F-TUPLE_*>, "matches"/"nofail-matches" ([]tuple), "users" (*userSet),
-// "mlfpending" (int).
-type dict map[string]any
-
-func (d dict) copy() dict {
-	c := make(dict, len(d)+4)
-	for k, v := range d {
-		c[k] = v
-	}
-	return c
-}
-
-// truthy is Python's truth value of a dict value.
-func truthy(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case string:
-		return v != ""
-	case []tuple:
-		return len(v) > 0
-	case *userSet:
-		return v.len() > 0
-	case int:
-		return v != 0
-	case pyTuple:
-		return len(v) > 0
-	}
-	return true
-}
-
-func isString(v any) bool { _, ok := v.(string); return ok }
-
-// pyTuple is a value of <F-TUPLE_*> groups.
-type pyTuple []any
-
-// String prints the tuple as Python's str() does.
-func (t pyTuple) String() string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, v := range t {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		switch v := v.(type) {
-		case nil:
-			b.WriteString("None")
-		case string:
-			b.WriteString(pyRepr(v))
-		case pyTuple:
-			b.WriteString(v.String())
-		}
-	}
-	if len(t) == 1 {
-		b.WriteByte(',')
-	}
-	b.WriteByte(')')
-	return b.String()
-}
-
-// pyRepr quotes a string as Python's repr does for printable text.
-func pyRepr(s string) string {
-	q := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = `"`
-	}
-	r := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	s = r.Replace(s)
-	if q == "'" {
-		s = strings.ReplaceAll(s, "'", `\'`)
-	}
-	return q + s + q
-}
-
-// userSet is the set of users of a connection, in insertion order.
-type userSet struct{ names []string }
-
-func (u *userSet) len() int { return len(u.names) }
-
-func (u *userSet) add(n string) {
-	if !slices.Contains(u.names, n) {
-		u.names = append(u.names, n)
-	}
-}
-
-func (u *userSet) sorted() []string {
-	out := slices.Clone(u.names)
-	slices.Sort(out)
-	return out
 }

@@ -3,6 +3,7 @@ package failfilter
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -402,9 +403,11 @@ func TestIDCache(t *testing.T) {
 	c := newIDCache(3, time.Minute)
 	now := tnow
 	for i := 0; i < 3; i++ {
-		c.set(fmt.Sprint(i), dict{"n": i}, now)
+		d := &dict{}
+		d.set(keyOf("n"), box(i))
+		c.set(fmt.Sprint(i), d, now)
 	}
-	c.set("3", dict{}, now) // full: the oldest goes
+	c.set("3", &dict{}, now) // full: the oldest goes
 	if c.get("0", now) != nil || c.get("1", now) == nil || c.get("3", now) == nil {
 		t.Error("eviction is not first in, first out")
 	}
@@ -413,12 +416,85 @@ func TestIDCache(t *testing.T) {
 	}
 	// Expired entries at the front go with one live one.
 	c = newIDCache(3, time.Minute)
-	c.set("a", dict{}, now)
-	c.set("b", dict{}, now)
-	c.set("c", dict{}, now.Add(2*time.Minute))
-	c.set("d", dict{}, now.Add(90*time.Second))
-	if c.order.Len() != 1 || c.get("d", now.Add(90*time.Second)) == nil {
-		t.Errorf("len %d after eviction", c.order.Len())
+	c.set("a", &dict{}, now)
+	c.set("b", &dict{}, now)
+	c.set("c", &dict{}, now.Add(2*time.Minute))
+	c.set("d", &dict{}, now.Add(90*time.Second))
+	if c.len() != 1 || c.get("d", now.Add(90*time.Second)) == nil {
+		t.Errorf("len %d after eviction", c.len())
+	}
+}
+
+// TestIDCacheModel: random gets, sets and unsets give what a plain list
+// in insertion order (fail2ban's OrderedDict) gives.
+func TestIDCacheModel(t *testing.T) {
+	type ent struct {
+		key string
+		exp time.Time
+		val *dict
+	}
+	var model []ent
+	find := func(k string) int {
+		for i, e := range model {
+			if e.key == k {
+				return i
+			}
+		}
+		return -1
+	}
+	c := newIDCache(5, time.Minute)
+	r := rand.New(rand.NewPCG(7, 8))
+	now := tnow
+	for step := range 20000 {
+		now = now.Add(time.Duration(r.IntN(20)) * time.Second)
+		k := fmt.Sprint(r.IntN(12))
+		switch r.IntN(3) {
+		case 0:
+			got := c.get(k, now)
+			var want *dict
+			if i := find(k); i >= 0 {
+				if model[i].exp.After(now) {
+					want = model[i].val
+				} else {
+					model = append(model[:i], model[i+1:]...)
+				}
+			}
+			if got != want {
+				t.Fatalf("step %d: get %s = %p, want %p", step, k, got, want)
+			}
+		case 1:
+			v := &dict{}
+			c.set(k, v, now)
+			if len(model) >= 5 {
+				for len(model) > 0 {
+					e := model[0]
+					model = model[1:]
+					if e.exp.After(now) && len(model) < 5 {
+						break
+					}
+				}
+			}
+			if i := find(k); i >= 0 {
+				model[i].val, model[i].exp = v, now.Add(time.Minute)
+			} else {
+				model = append(model, ent{k, now.Add(time.Minute), v})
+			}
+		default:
+			c.unset(k)
+			if i := find(k); i >= 0 {
+				model = append(model[:i], model[i+1:]...)
+			}
+		}
+		if c.len() != len(model) {
+			t.Fatalf("step %d: %d entries, want %d", step, c.len(), len(model))
+		}
+		i := c.head
+		for _, e := range model {
+			if i < 0 || c.ents[i].key != e.key {
+				t.Fatalf("step %d: order differs", step)
+			}
+			i = c.ents[i].next
+		}
 	}
 }
 

@@ -26,6 +26,8 @@ type complex struct {
 	group int    // capture group number
 	name  string // the group's name
 	field string // the field it fills
+	nkey  fkey   // keys of name and field
+	fkey  fkey
 }
 
 // regex is one compiled failregex, ignoreregex or prefregex.
@@ -33,12 +35,14 @@ type regex struct {
 	src    string // as configured, tags not expanded
 	re     *failregex.Regexp
 	names  []string // group names by number ("" unnamed)
+	keys   []fkey   // their keys
 	named  []int    // numbers of the named groups
 	alts   []complex
 	tuples []complex
 	skip   []int // numbers of the skiplinesN groups, in N order
 	// failure-id groups and the prefregex's content; -1 when absent
 	fid, ip4, ip6, dns, mlfid, content int
+	id                                 int // index in Filter.mats
 }
 
 // Errors reported for a definition.
@@ -52,17 +56,23 @@ var (
 )
 
 // compileRegex expands the tags of src and compiles it.
-func compileRegex(src, useDNS string, multiline bool, timeout time.Duration) (*regex, error) {
+func compileRegex(src, useDNS string, multiline bool, timeout time.Duration, noDFA bool) (*regex, error) {
 	expr := ExpandTags(src, useDNS)
 	if strings.TrimLeft(expr, " \t\n\r\f\v") == "" {
 		return nil, ErrEmptyRegex
 	}
 	expr = failregex.LocalizeFlags(expr)
-	re, err := failregex.CompilePython(expr, failregex.RegexpOptions{Multiline: multiline, MatchTimeout: timeout})
+	re, err := failregex.CompilePython(expr, failregex.RegexpOptions{Multiline: multiline, MatchTimeout: timeout, NoDFA: noDFA})
 	if err != nil {
 		return nil, err
 	}
 	r := &regex{src: src, re: re, names: re.SubexpNames(), fid: -1, ip4: -1, ip6: -1, dns: -1, mlfid: -1, content: -1}
+	r.keys = make([]fkey, len(r.names))
+	for g, n := range r.names {
+		if g > 0 && n != "" {
+			r.keys[g] = keyOf(n)
+		}
+	}
 	skips := map[int]int{}
 	for g, n := range r.names {
 		if g == 0 || n == "" {
@@ -91,7 +101,7 @@ func compileRegex(src, useDNS string, multiline bool, timeout time.Duration) (*r
 		}
 		if len(n) > len("alt_") {
 			if kind, field, ok := complexName(n); ok {
-				c := complex{group: g, name: n, field: field}
+				c := complex{group: g, name: n, field: field, nkey: keyOf(n), fkey: keyOf(field)}
 				if kind == "alt_" {
 					r.alts = append(r.alts, c)
 				} else {
@@ -155,8 +165,9 @@ func (r *regex) hasFailureID() bool {
 
 // match is the result of one search of a regex in a buffer.
 type match struct {
-	buf string // the buffer searched (may live in a scratch area)
-	loc []int
+	buf  string // the buffer searched (may live in a scratch area)
+	loc  []int
+	segs []seg // where the buffer's text comes from (see fill)
 }
 
 func (m *match) group(g int) (string, bool) {
@@ -173,32 +184,37 @@ func (r *regex) search(buf string) (match, error) {
 	return match{buf: buf, loc: loc}, err
 }
 
-// groups builds fail2ban's group dict of a match: every named group, nil
-// for those that did not take part, then the alt_ and tuple_ merges.
-// Values are copied out of the buffer.
-func (r *regex) groups(m *match) dict {
-	d := make(dict, len(r.named)+2)
+// groups fills d with fail2ban's group dict of a match: every named
+// group, None for those that did not take part, then the alt_ and tuple_
+// merges. Values are copied out of the buffer.
+func (r *regex) groups(d *dict, m *match) {
 	r.fill(d, m, -1)
+	r.merge(d)
+}
+
+// merge applies the alt_ and tuple_ merges to a dict of r's groups.
+func (r *regex) merge(d *dict) {
 	for _, c := range r.alts {
-		if v := d[c.name]; truthy(v) && !truthy(d[c.field]) {
-			d[c.field] = v
+		if v := d.get(c.nkey); v.truthy() && !d.get(c.fkey).truthy() {
+			d.set(c.fkey, v)
 		}
 	}
 	for _, c := range r.tuples {
-		v := d[c.name]
-		if t, ok := d[c.field].(pyTuple); ok {
-			d[c.field] = append(append(pyTuple(nil), t...), v)
+		v := d.get(c.nkey).any()
+		if t, ok := d.get(c.fkey).tuple(); ok {
+			d.set(c.fkey, box(append(append(pyTuple(nil), t...), v)))
 		} else {
-			d[c.field] = pyTuple{d[c.field], v}
+			d.set(c.fkey, box(pyTuple{d.get(c.fkey).any(), v}))
 		}
 	}
-	return d
 }
 
-// fill sets every named group of m in d but skip, nil for those that did
-// not take part (no alt_ or tuple_ merges). The values are copied out of
-// the buffer: a short buffer is copied once and the values share the copy.
-func (r *regex) fill(d dict, m *match, skip int) {
+// fill sets every named group of m in d but skip, None for those that did
+// not take part (no alt_ or tuple_ merges). A value is a substring of the
+// text the buffer was built from when it lies within one piece of it (see
+// seg), else a copy: a short buffer is copied once and such values share
+// the copy.
+func (r *regex) fill(d *dict, m *match, skip int) {
 	var (
 		own    string
 		copied bool
@@ -210,16 +226,23 @@ func (r *regex) fill(d dict, m *match, skip int) {
 		v, ok := m.group(g)
 		switch {
 		case !ok:
-			d[r.names[g]] = nil
+			d.setNone(r.keys[g])
 		case v == "":
-			d[r.names[g]] = ""
-		case len(m.buf) > maxSharedBuf:
-			d[r.names[g]] = strings.Clone(v)
+			d.set(r.keys[g], str(""))
 		default:
+			a, b := m.loc[2*g], m.loc[2*g+1]
+			if src, ok := subSeg(m.segs, a, b); ok {
+				d.set(r.keys[g], str(src))
+				continue
+			}
+			if len(m.buf) > maxSharedBuf {
+				d.set(r.keys[g], str(strings.Clone(v)))
+				continue
+			}
 			if !copied {
 				own, copied = strings.Clone(m.buf), true
 			}
-			d[r.names[g]] = own[m.loc[2*g]:m.loc[2*g+1]]
+			d.set(r.keys[g], str(own[a:b]))
 		}
 	}
 }
@@ -232,21 +255,21 @@ const maxSharedBuf = 1024
 // group dict is just its named groups.
 func (r *regex) simple() bool { return len(r.alts) == 0 && len(r.tuples) == 0 }
 
-// mergedGroups is the group dict of the prefregex match pm without its
-// content, updated with the group dict of m, built at once.
-func mergedGroups(pref *regex, pm *match, r *regex, m *match) dict {
+// mergedGroups fills d with the group dict of the prefregex match pm
+// without its content, updated with the group dict of m.
+func mergedGroups(d *dict, pref *regex, pm *match, r *regex, m *match) {
 	if !pref.simple() || !r.simple() {
-		merged := pref.groups(pm)
-		delete(merged, "content")
-		for k, v := range r.groups(m) {
-			merged[k] = v
+		pref.groups(d, pm)
+		d.del(kContent)
+		fd := newDict(len(r.named) + 4)
+		r.groups(fd, m)
+		for _, e := range fd.ents {
+			d.set(e.k, e.v)
 		}
-		return merged
+		return
 	}
-	d := make(dict, len(pref.named)+len(r.named)+4)
 	pref.fill(d, pm, pref.content) // the content group is left out
 	r.fill(d, m, -1)
-	return d
 }
 
 // lines splits a match over a multi-line buffer into the tuple lines it
@@ -353,4 +376,52 @@ func appendBuffer(dst []byte, lines []tuple) []byte {
 		dst = append(dst, t[2]...)
 	}
 	return append(dst, '\n')
+}
+
+// seg is a piece of a search buffer: the text at offset off is s, a string
+// the caller handed over (a line, or a part of one), which does not change.
+// A group value within one seg is taken from it instead of being copied.
+type seg struct {
+	off int
+	s   string
+}
+
+// segsOf returns the pieces of the buffer appendBuffer makes of lines.
+func segsOf(segs []seg, lines []tuple) []seg {
+	off := 0
+	for i, t := range lines {
+		if i > 0 {
+			off++
+		}
+		for _, p := range [2]string{t[0], t[2]} {
+			if p != "" {
+				segs = append(segs, seg{off: off, s: p})
+				off += len(p)
+			}
+		}
+	}
+	return segs
+}
+
+// clipSegs returns the pieces of the buffer that were [a,b) of the buffer
+// of segs.
+func clipSegs(dst, segs []seg, a, b int) []seg {
+	for _, sg := range segs {
+		lo, hi := max(sg.off, a), min(sg.off+len(sg.s), b)
+		if lo < hi {
+			dst = append(dst, seg{off: lo - a, s: sg.s[lo-sg.off : hi-sg.off]})
+		}
+	}
+	return dst
+}
+
+// subSeg returns the text [a,b) of a buffer from its pieces, when it lies
+// within one.
+func subSeg(segs []seg, a, b int) (string, bool) {
+	for _, sg := range segs {
+		if a >= sg.off && b <= sg.off+len(sg.s) {
+			return sg.s[a-sg.off : b-sg.off], true
+		}
+	}
+	return "", false
 }

@@ -40,9 +40,12 @@ var ErrTimeout = errors.New("regex match timed out")
 // that vanish while a hostile line still costs at most a tenth of a second.
 const DefaultMatchTimeout = 100 * time.Millisecond
 
-// re2 is the engine backed by Go's linear-time regexp package.
+// re2 is the engine backed by Go's linear-time regexp package, and by a
+// DFA that finds the same matches on ASCII text (see dfa.go).
 type re2 struct {
-	re *regexp.Regexp
+	re *lazyRE
+	// subNames are re's capture group names (regexp's SubexpNames).
+	subNames []string
 	// wordB is set when the regex has \b or \B, which are ASCII-only in
 	// RE2 but Unicode-aware in Python: a line with non-ASCII text then runs
 	// on the backtracking engine, compiled on first use.
@@ -54,15 +57,76 @@ type re2 struct {
 	// tail is set when the regex ends in (.+)$ (fail2ban's
 	// <F-CONTENT>.+</F-CONTENT>$): the regex with that group cut to one
 	// character and without the $. See contentTail.
-	tail *regexp.Regexp
+	tail *lazyRE
 	// gmap, when set, maps RE2 groups to Python groups (see
 	// pyTranslation.gmap); pnames are the Python group names.
 	gmap   []int
 	pnames []string
-	// parts, when set, are tried in order instead of re, each with its
-	// gmap (see pyTranslation.parts).
-	parts []*regexp.Regexp
+	// parts, when set, are what Go's regexp tries in order instead of re,
+	// each with its gmap (see pyTranslation.parts); the DFA runs re.
+	parts *lazyParts
 	pmaps [][]int
+	// noDFA runs Go's regexp alone (tests compare the two).
+	noDFA bool
+	// pool holds DFA caches for submatch and match.
+	pool *sync.Pool
+}
+
+// lazyRE is a Go regex compiled on first use, from an expression that
+// parsed (so it compiles), and its DFA program, also made on first use:
+// most regexes of a filter never run on most logs, and compiling the big
+// Unicode classes of Python's \d, \w, \s is most of the cost of starting.
+type lazyRE struct {
+	src     string
+	reOnce  sync.Once
+	re      *regexp.Regexp
+	dfaOnce sync.Once
+	prog    *dfaProg
+}
+
+func newLazyRE(src string) *lazyRE { return &lazyRE{src: src} }
+
+// eagerRE wraps a compiled regex.
+func eagerRE(re *regexp.Regexp) *lazyRE { return &lazyRE{src: re.String(), re: re} }
+
+func (l *lazyRE) get() *regexp.Regexp {
+	l.reOnce.Do(func() {
+		if l.re == nil {
+			l.re = regexp.MustCompile(l.src)
+		}
+	})
+	return l.re
+}
+
+// dfa returns the DFA program, nil when the regex cannot run on one.
+func (l *lazyRE) dfa() *dfaProg {
+	l.dfaOnce.Do(func() { l.prog = newDFAProg(l.src) })
+	return l.prog
+}
+
+// lazyParts are the parts of a split rewrite, compiled on first use; nil
+// when one does not compile (re then runs whole).
+type lazyParts struct {
+	srcs []string
+	once sync.Once
+	res  []*regexp.Regexp
+}
+
+func (l *lazyParts) get() []*regexp.Regexp {
+	if l == nil {
+		return nil
+	}
+	l.once.Do(func() {
+		for _, p := range l.srcs {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				l.res = nil
+				return
+			}
+			l.res = append(l.res, re)
+		}
+	})
+	return l.res
 }
 
 // singleLine reports whether s has no line break before its last byte, so
@@ -79,28 +143,154 @@ func singleLine(s string) (end int, ok bool) {
 	return 0, false
 }
 
+// dfaScratch holds the DFA caches of one user of an re2 engine (they are
+// not safe for concurrent use) and a buffer.
+type dfaScratch struct {
+	ready      bool
+	full, tail *dfa
+	raw        []int
+	lastEnd    int // where lastFirst's match ended
+}
+
+// dfas returns the DFA caches of sc for e (nil when there is no DFA),
+// made on first use.
+func (e *re2) dfas(sc *dfaScratch) (full, tail *dfa) {
+	if !sc.ready {
+		sc.ready = true
+		if e.noDFA {
+			return nil, nil
+		}
+		if p := e.re.dfa(); p != nil {
+			sc.full = newDFA(p)
+		}
+		if e.tail != nil {
+			if p := e.tail.dfa(); p != nil {
+				sc.tail = newDFA(p)
+			}
+		}
+	}
+	return sc.full, sc.tail
+}
+
 func (e *re2) submatch(s string) ([]int, error) {
+	sc := e.getScratch()
+	loc, err := e.submatchInto(sc, s, nil)
+	e.putScratch(sc)
+	return loc, err
+}
+
+func (e *re2) getScratch() *dfaScratch {
+	if e.pool == nil {
+		return new(dfaScratch)
+	}
+	return e.pool.Get().(*dfaScratch)
+}
+
+func (e *re2) putScratch(sc *dfaScratch) {
+	if e.pool != nil {
+		e.pool.Put(sc)
+	}
+}
+
+// find runs re (or its DFA) on s, the result in dst when the DFA ran.
+func find(re *lazyRE, d *dfa, s string, dst []int) []int {
+	if d != nil {
+		if loc, ok := d.submatch(s, dst); ok {
+			return loc
+		}
+	}
+	return re.get().FindStringSubmatchIndex(s)
+}
+
+// lastFirst is submatchInto for a caller that needs the whole match and
+// the last group now, the others maybe later. For a regex that ends in
+// (.+)$ and runs on the DFA from the start of a single line, it fills
+// only those (the last group of the cut regex is its last character:
+// where the match ended, less one) and leaves the walk back for complete;
+// otherwise it is submatchInto and done is true.
+func (e *re2) lastFirst(sc *dfaScratch, s string, dst []int) (loc []int, done bool, err error) {
+	_, tail := e.dfas(sc)
+	if e.tail == nil || tail == nil || !tail.p.anchored || (e.wordB != nil && !isASCII(s)) {
+		loc, err = e.submatchInto(sc, s, dst)
+		return loc, true, err
+	}
+	end, ok := singleLine(s)
+	if !ok {
+		loc, err = e.submatchInto(sc, s, dst)
+		return loc, true, err
+	}
+	last, ran := tail.forward(s)
+	if !ran {
+		loc, err = e.submatchInto(sc, s, dst)
+		return loc, true, err
+	}
+	if last < 0 {
+		return nil, true, nil
+	}
+	n := tail.p.ncap
+	if cap(dst) < n {
+		dst = make([]int, n)
+	}
+	loc = dst[:n]
+	for i := range loc {
+		loc[i] = -1
+	}
+	loc[0], loc[1] = 0, end
+	loc[n-2], loc[n-1] = last-1, end
+	sc.lastEnd = last
+	return loc, false, nil
+}
+
+// complete fills the groups lastFirst left out, as submatchInto would
+// have; the DFA must have run nothing since.
+func (e *re2) complete(sc *dfaScratch, loc []int) []int {
+	end := loc[1]
+	loc = sc.tail.back(sc.lastEnd, loc)
+	loc[1], loc[len(loc)-1] = end, end
+	return loc
+}
+
+// submatchInto is submatch with the DFA caches of sc, the result in dst
+// when it has room (it must not be sc.raw).
+func (e *re2) submatchInto(sc *dfaScratch, s string, dst []int) ([]int, error) {
 	if e.wordB != nil && !isASCII(s) {
 		return e.wordB.get().submatch(s)
 	}
+	full, tail := e.dfas(sc)
 	if e.tail != nil {
 		if end, ok := singleLine(s); ok {
-			loc := e.tail.FindStringSubmatchIndex(s)
+			loc := find(e.tail, tail, s, dst)
 			if loc != nil {
 				loc[1], loc[len(loc)-1] = end, end
 			}
 			return loc, nil
 		}
 	}
-	if e.parts != nil {
-		for i, re := range e.parts {
-			if loc := re.FindStringSubmatchIndex(s); loc != nil {
-				return e.remap(loc, e.pmaps[i]), nil
-			}
+	var (
+		loc []int
+		ran bool
+	)
+	if full != nil {
+		buf := dst
+		if e.gmap != nil {
+			buf = sc.raw[:0]
 		}
-		return nil, nil
+		// The DFA runs the whole regex, even when it is split in parts.
+		if loc, ran = full.submatch(s, buf); ran && e.gmap != nil && loc != nil {
+			sc.raw = loc
+		}
 	}
-	loc := e.re.FindStringSubmatchIndex(s)
+	if !ran {
+		if parts := e.parts.get(); parts != nil {
+			for i, re := range parts {
+				if loc := re.FindStringSubmatchIndex(s); loc != nil {
+					return e.remap(loc, e.pmaps[i], dst), nil
+				}
+			}
+			return nil, nil
+		}
+		loc = e.re.get().FindStringSubmatchIndex(s)
+	}
 	if e.eol && loc != nil {
 		n := len(loc) - 2
 		if loc[n] >= 0 {
@@ -109,15 +299,20 @@ func (e *re2) submatch(s string) ([]int, error) {
 		loc = loc[:n]
 	}
 	if e.gmap != nil && loc != nil {
-		loc = e.remap(loc, e.gmap)
+		loc = e.remap(loc, e.gmap, dst)
 	}
 	return loc, nil
 }
 
 // remap turns the groups of a rewritten regex into Python's (see
-// pyTranslation.gmap).
-func (e *re2) remap(loc []int, gmap []int) []int {
-	out := make([]int, 2*len(e.pnames))
+// pyTranslation.gmap), in dst when it has room.
+func (e *re2) remap(loc []int, gmap []int, dst []int) []int {
+	n := 2 * len(e.pnames)
+	out := dst[:0]
+	if cap(out) < n {
+		out = make([]int, n)
+	}
+	out = out[:n]
 	for i := range out {
 		out[i] = -1
 	}
@@ -138,30 +333,57 @@ func (e *re2) remap(loc []int, gmap []int) []int {
 }
 
 func (e *re2) match(s string) (bool, error) {
+	sc := e.getScratch()
+	ok, err := e.matchWith(sc, s)
+	e.putScratch(sc)
+	return ok, err
+}
+
+// matches runs re (or its DFA) on s.
+func matches(re *lazyRE, d *dfa, s string) bool {
+	if d != nil {
+		if m, ok := d.matchEnd(s); ok {
+			return m
+		}
+	}
+	return re.get().MatchString(s)
+}
+
+// matchWith is match with the DFA caches of sc.
+func (e *re2) matchWith(sc *dfaScratch, s string) (bool, error) {
 	if e.wordB != nil && !isASCII(s) {
 		return e.wordB.get().match(s)
 	}
+	full, tail := e.dfas(sc)
 	if e.tail != nil {
 		if _, ok := singleLine(s); ok {
-			return e.tail.MatchString(s), nil
+			return matches(e.tail, tail, s), nil
 		}
 	}
-	if e.parts != nil {
-		for _, re := range e.parts {
+	if full != nil {
+		if m, ok := full.matchEnd(s); ok {
+			return m, nil
+		}
+	}
+	if parts := e.parts.get(); parts != nil {
+		for _, re := range parts {
 			if re.MatchString(s) {
 				return true, nil
 			}
 		}
 		return false, nil
 	}
-	return e.re.MatchString(s), nil
+	return e.re.get().MatchString(s), nil
 }
 
 func (e *re2) names() []string {
 	if e.gmap != nil {
 		return e.pnames
 	}
-	n := e.re.SubexpNames()
+	n := e.subNames
+	if n == nil {
+		n = e.re.get().SubexpNames()
+	}
 	if e.eol {
 		n = n[:len(n)-1]
 	}
@@ -347,28 +569,23 @@ func compileEngine(expr string, flags pyFlags, timeout time.Duration) (compiled,
 		timeout = DefaultMatchTimeout
 	}
 	if tr.re2 != "" {
-		re, err := regexp.Compile(tr.re2)
+		// Parsing is all regexp.Compile checks; compiling waits for the
+		// first use.
+		parsed, err := parseRE2(tr.re2)
 		if err == nil {
-			e := &re2{re: re, eol: tr.eol}
+			e := &re2{re: newLazyRE(tr.re2), subNames: parsed.CapNames(), eol: tr.eol}
 			if tr.gmap != nil {
 				e.gmap, e.pnames = tr.gmap, tr.groups
-				for _, p := range tr.parts {
-					re, err := regexp.Compile(p)
-					if err != nil {
-						e.parts, e.pmaps = nil, nil
-						break
-					}
-					e.parts = append(e.parts, re)
+				if len(tr.parts) > 0 {
+					e.parts, e.pmaps = &lazyParts{srcs: tr.parts}, tr.pmaps
 				}
-				if e.parts != nil {
-					e.pmaps = tr.pmaps
-				}
-			} else {
-				e.tail = contentTail(tr.re2, tr.eol)
+			} else if cut := contentTail(tr.re2, tr.eol); cut != "" {
+				e.tail = newLazyRE(cut)
 			}
 			if tr.re.hasWordB {
 				e.wordB = &lazyNet{tr: tr, to: timeout}
 			}
+			e.pool = &sync.Pool{New: func() any { return new(dfaScratch) }}
 			return compiled{eng: e, tr: tr, litSyntax: tr.re2}, nil
 		}
 		// RE2's own limits (repeat counts above 1000, program size) are

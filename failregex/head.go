@@ -30,7 +30,7 @@ func (b *byteSet) addRange(lo, hi rune) {
 // that matches at least what the regex matches (its translation or its
 // gate), so the sets are a necessary condition only.
 func headSets(expr string) []byteSet {
-	re, err := syntax.Parse(expr, syntax.Perl)
+	re, err := parseRE2(expr)
 	if err != nil {
 		return nil
 	}

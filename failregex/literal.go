@@ -20,7 +20,7 @@ const (
 // every match must satisfy, strongest first, not yet cut to maxClauses. It
 // returns nil when nothing useful is known (the regex is then always run).
 func requiredLiterals(expr string) []clause {
-	re, err := syntax.Parse(expr, syntax.Perl)
+	re, err := parseRE2(expr)
 	if err != nil {
 		return nil
 	}

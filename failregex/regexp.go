@@ -14,6 +14,10 @@ type RegexpOptions struct {
 	// MatchTimeout bounds one match on the backtracking engine; zero means
 	// DefaultMatchTimeout and a negative value no bound.
 	MatchTimeout time.Duration
+	// NoDFA runs the RE2 form on Go's regexp package alone, without the
+	// DFA that finds its matches faster (the results are the same: tests
+	// compare the two).
+	NoDFA bool
 }
 
 // Regexp is a regular expression in Python's syntax, compiled for the
@@ -56,6 +60,9 @@ func CompilePython(expr string, opts RegexpOptions) (*Regexp, error) {
 	c, err := compileEngine(expr, flags, timeout)
 	if err != nil {
 		return nil, err
+	}
+	if e, ok := c.eng.(*re2); ok && opts.NoDFA {
+		e.noDFA = true
 	}
 	r := &Regexp{src: expr, c: c, names: c.eng.names()}
 	if c.litSyntax != "" {
@@ -183,5 +190,144 @@ func (r *Regexp) MatchString(s string) (bool, error) {
 		r.timeouts.Add(1)
 		return false, err
 	}
+	return ok, nil
+}
+
+// Matcher runs a Regexp with caches of its own (the lazily built DFA that
+// runs its RE2 program on ASCII text), which the Regexp's own methods
+// share through a pool; results are the Regexp's. A Matcher is not safe
+// for concurrent use: give each goroutine its own.
+type Matcher struct {
+	r  *Regexp
+	e  *re2 // the RE2 engine; nil on the backtracking engine
+	sc dfaScratch
+	// dfa is the DFA that runs the regex on a single line when it is
+	// anchored at the start of the text, nil otherwise. It mostly turns a
+	// line away within its first bytes, about as fast as the literal
+	// checks would, and they are lost time on a line that matches: while
+	// the regex matches more often than not (score >= 0), it runs without
+	// them.
+	dfa     *dfa
+	decided bool
+	score   int8
+}
+
+// Matcher returns a new Matcher of r.
+func (r *Regexp) Matcher() *Matcher {
+	m := &Matcher{r: r}
+	m.e, _ = r.c.eng.(*re2)
+	return m
+}
+
+// Regexp returns the regex the Matcher runs.
+func (m *Matcher) Regexp() *Regexp { return m.r }
+
+// decide sets m.dfa.
+func (m *Matcher) decide() {
+	m.decided = true
+	if m.e == nil {
+		return
+	}
+	full, tail := m.e.dfas(&m.sc)
+	if m.e.tail != nil {
+		full = tail // the same start as the whole regex
+	}
+	if full != nil && full.p.anchored {
+		m.dfa = full
+	}
+}
+
+// pass reports whether s passes the literal checks the Matcher runs.
+func (m *Matcher) pass(s string) bool {
+	if !m.decided {
+		m.decide()
+	}
+	if m.dfa != nil && !m.dfa.off && m.score >= 0 {
+		return true
+	}
+	return m.r.prefilter(s)
+}
+
+// learn counts a search that ran, matched or not, in the score.
+func (m *Matcher) learn(matched bool) {
+	switch {
+	case m.dfa == nil:
+	case matched && m.score < 8:
+		m.score++
+	case !matched && m.score > -8:
+		m.score--
+	}
+}
+
+// Submatch is Regexp.FindStringSubmatchIndex with the result stored in dst
+// when it has room (and in a new slice otherwise).
+func (m *Matcher) Submatch(s string, dst []int) ([]int, error) {
+	if !m.pass(s) {
+		return nil, nil
+	}
+	var (
+		loc []int
+		err error
+	)
+	if m.e != nil {
+		loc, err = m.e.submatchInto(&m.sc, s, dst)
+	} else {
+		loc, err = m.r.c.eng.submatch(s)
+	}
+	if err != nil {
+		m.r.timeouts.Add(1)
+		return nil, err
+	}
+	m.learn(loc != nil)
+	return loc, nil
+}
+
+// SubmatchLast is Submatch for a caller that needs the whole match and
+// the last group at once and the other groups maybe later: when done is
+// false it filled only those, and Complete fills the rest. fail2ban's
+// prefregex is so: its last group, the content, is all that is needed
+// of a line that no failregex matches, and finding the others is half
+// the cost of the prefregex.
+func (m *Matcher) SubmatchLast(s string, dst []int) (loc []int, done bool, err error) {
+	if !m.pass(s) {
+		return nil, true, nil
+	}
+	if m.e != nil {
+		loc, done, err = m.e.lastFirst(&m.sc, s, dst)
+	} else {
+		loc, err = m.r.c.eng.submatch(s)
+		done = true
+	}
+	if err != nil {
+		m.r.timeouts.Add(1)
+		return nil, true, err
+	}
+	m.learn(loc != nil)
+	return loc, done, nil
+}
+
+// Complete fills the groups of loc that SubmatchLast left out; the
+// Matcher must have run nothing since.
+func (m *Matcher) Complete(loc []int) []int { return m.e.complete(&m.sc, loc) }
+
+// MatchString is Regexp.MatchString.
+func (m *Matcher) MatchString(s string) (bool, error) {
+	if !m.pass(s) {
+		return false, nil
+	}
+	var (
+		ok  bool
+		err error
+	)
+	if m.e != nil {
+		ok, err = m.e.matchWith(&m.sc, s)
+	} else {
+		ok, err = m.r.c.eng.match(s)
+	}
+	if err != nil {
+		m.r.timeouts.Add(1)
+		return false, err
+	}
+	m.learn(ok)
 	return ok, nil
 }

@@ -96,7 +96,7 @@ func checkRewrite(t *testing.T, re string, lines []string) bool {
 	if fmt.Sprint(e.names()) != fmt.Sprint(bt.names()) {
 		t.Fatalf("%q: names %v, want %v", re, e.names(), bt.names())
 	}
-	single := &re2{re: r2, eol: tr.eol, gmap: tr.gmap, pnames: tr.groups}
+	single := &re2{re: eagerRE(r2), eol: tr.eol, gmap: tr.gmap, pnames: tr.groups, noDFA: true}
 	for _, s := range lines {
 		if got, _ := single.submatch(s); e.parts != nil {
 			want, _ := e.submatch(s)
@@ -200,10 +200,11 @@ func FuzzRewriteSSHD(f *testing.F) {
 // regex splits, and checks the split against the single regex.
 func newRewritten(t *testing.T, tr *pyTranslation, r2 *regexp.Regexp) *re2 {
 	t.Helper()
-	e := &re2{re: r2, eol: tr.eol, gmap: tr.gmap, pnames: tr.groups}
-	for _, p := range tr.parts {
-		e.parts = append(e.parts, regexp.MustCompile(p))
+	// The DFA runs the whole rewrite; the parts are what Go's regexp runs
+	// when the DFA cannot.
+	e := &re2{re: eagerRE(r2), eol: tr.eol, gmap: tr.gmap, pnames: tr.groups}
+	if len(tr.parts) > 0 {
+		e.parts, e.pmaps = &lazyParts{srcs: tr.parts}, tr.pmaps
 	}
-	e.pmaps = tr.pmaps
 	return e
 }

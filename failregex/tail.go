@@ -12,7 +12,7 @@ var tailSuffix = regexp.MustCompile(`\((\?P<\w+>)?\.\+\)\(\?:\(\\n\)\?\\z\)$`)
 
 // contentTail returns, for a regex that ends in a capture group (.+) and
 // $ (fail2ban's prefregex <F-CONTENT>.+</F-CONTENT>$), the regex with that
-// group cut to one character and the $ dropped, or nil.
+// group cut to one character and the $ dropped, or "".
 //
 // On a text with no newline but maybe a final one, (.+)$ matches after
 // any prefix that leaves at least one character before the end (or the
@@ -21,13 +21,13 @@ var tailSuffix = regexp.MustCompile(`\((\?P<\w+>)?\.\+\)\(\?:\(\\n\)\?\\z\)$`)
 // the same paths), so their groups are the same but the last one, which
 // the caller extends to the end of the line. The cut regex does not
 // explore the rest of the line.
-func contentTail(expr string, eol bool) *regexp.Regexp {
+func contentTail(expr string, eol bool) string {
 	if !eol {
-		return nil
+		return ""
 	}
 	loc := tailSuffix.FindStringSubmatchIndex(expr)
 	if loc == nil {
-		return nil
+		return ""
 	}
 	head := expr[:loc[0]]
 	name := ""
@@ -39,18 +39,18 @@ func contentTail(expr string, eol bool) *regexp.Regexp {
 	// level concatenation, .+ does not match newlines (no s flag), only
 	// the $ (its optional-newline group and \z) follows, and the cut
 	// regex is the same up to the group.
-	full, err := syntax.Parse(expr, syntax.Perl)
+	full, err := parseRE2(expr)
 	if err != nil || full.Op != syntax.OpConcat {
-		return nil
+		return ""
 	}
 	n := full.MaxCap()
 	k := slices.IndexFunc(full.Sub, func(s *syntax.Regexp) bool { return s.Op == syntax.OpCapture && s.Cap == n-1 })
 	if k < 0 {
-		return nil
+		return ""
 	}
 	g := full.Sub[k]
 	if len(g.Sub) != 1 || g.Sub[0].Op != syntax.OpPlus || g.Sub[0].Sub[0].Op != syntax.OpAnyCharNotNL {
-		return nil
+		return ""
 	}
 	rest := full.Sub[k+1:]
 	if len(rest) == 1 && rest[0].Op == syntax.OpConcat {
@@ -59,25 +59,24 @@ func contentTail(expr string, eol bool) *regexp.Regexp {
 	if len(rest) != 2 || rest[0].Op != syntax.OpQuest || rest[0].Sub[0].Op != syntax.OpCapture ||
 		rest[0].Sub[0].Cap != n || rest[0].Sub[0].Sub[0].Op != syntax.OpLiteral ||
 		string(rest[0].Sub[0].Sub[0].Rune) != "\n" || rest[1].Op != syntax.OpEndText {
-		return nil
+		return ""
 	}
-	cp, err := syntax.Parse(cut, syntax.Perl)
+	cp, err := parseRE2(cut)
 	if err != nil || cp.Op != syntax.OpConcat || len(cp.Sub) != k+1 {
-		return nil
+		return ""
 	}
 	for i := range k {
 		if !cp.Sub[i].Equal(full.Sub[i]) {
-			return nil
+			return ""
 		}
 	}
 	if c := cp.Sub[k]; c.Op != syntax.OpCapture || c.Cap != n-1 || c.Name != g.Name {
-		return nil
+		return ""
 	}
-	re, err := regexp.Compile(cut)
-	if err != nil || re.NumSubexp() != n-1 {
-		return nil
+	if cp.MaxCap() != n-1 {
+		return ""
 	}
-	return re
+	return cut
 }
 
 // findCap returns the capture group number cap of re.
