@@ -3,6 +3,8 @@ package ticket
 import (
 	"context"
 	"net/netip"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -95,4 +97,53 @@ func BenchmarkCounter(b *testing.B) {
 			report(b)
 		})
 	}
+}
+
+// BenchmarkTicket1MHosts feeds one failure from each of 1,000,000 distinct
+// addresses (one in eight IPv6), as bench's memory row does for the
+// window counter: with max_retry 5 none is banned and the counter keeps a
+// ticket for each. Each failure has a sshd line and the captures the regex
+// matcher gives it. It reports the memory the counter keeps per host, off
+// the Go heap (offheap-B/host: host table and arena as mapped and written)
+// and on it (heap-B/host: the live heap's growth over the run, after a
+// collection).
+func BenchmarkTicket1MHosts(b *testing.B) {
+	const hosts = 1_000_000
+	event := func(i int) engine.Event {
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if i%8 == 7 {
+			a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+		}
+		s := a.String()
+		return engine.Event{Kind: engine.KindFailure, Time: t0, Failure: &engine.Failure{
+			Matcher:  "matcher.sshd",
+			Host:     a,
+			HostText: s,
+			Fields:   map[string]string{"ip4": s, "user": "root"},
+			Lines:    []string{"Nov 20 12:00:00 web1 sshd[" + strconv.Itoa(1000+i%30000) + "]: Failed password for root from " + s + " port 1024 ssh2"},
+		}}
+	}
+	var offheap, heap float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := newCounter(b, DefaultArguments(), engine.LogClock{})
+		for i := range hosts {
+			c.handle(event(i))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := c.Status().CurrentlyFailed; got != hosts {
+			b.Fatalf("%d hosts tracked, want %d", got, hosts)
+		}
+		offheap = float64(c.hosts.Mapped()+c.mem.Footprint()) / hosts
+		heap = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / hosts
+		runtime.KeepAlive(c)
+		c.hosts.Release()
+		c.mem.Release()
+	}
+	b.ReportMetric(offheap, "offheap-B/host")
+	b.ReportMetric(heap, "heap-B/host")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/hosts, "ns/failure")
 }

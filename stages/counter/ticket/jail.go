@@ -27,7 +27,7 @@ func (c *Counter) restore() {
 // its ban.
 func (c *Counter) keep(r engine.BanRecord, running bool) {
 	k := keyOf(r.Host)
-	h := c.hosts[k]
+	h, added := c.hosts.Insert(k)
 	perm := jailrun.Permanent(r)
 	count := int32(min(max(r.BanCount, 1), math.MaxInt32))
 	hist := history{count: count, tob: int64(math.RoundToEven(secs(r.Start))), banSec: -1}
@@ -61,14 +61,22 @@ func (c *Counter) keep(r engine.BanRecord, running bool) {
 			heap.Push(&c.queue, b)
 			c.nextScan = min(c.nextScan, b.EndNanos)
 		}
-		h.ban = b
+		c.bans[k] = b
 		c.mu.Lock()
 		c.active.Add(b)
 		c.mu.Unlock()
 	}
-	if h.tk != nil || h.ban != nil || h.hist.count > 0 {
-		c.hosts[k] = h
-		c.peak = max(c.peak, len(c.hosts))
+	c.settle(k, h, added)
+}
+
+// settle drops host k (state h, added when new) when it has nothing left
+// to keep, and counts it in the peak otherwise.
+func (c *Counter) settle(k hostKey, h *hostState, added bool) {
+	switch {
+	case h.empty() && c.bans[k] == nil:
+		c.hosts.Delete(k)
+	case added:
+		c.peak = max(c.peak, c.hosts.Len())
 	}
 }
 
@@ -106,22 +114,17 @@ func (c *Counter) UnbanAll(ctx context.Context) (int, error) { return c.manual.U
 // host banned already; here that is an error, so the caller can say so.
 func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
 	k := keyOf(host)
-	h := c.hosts[k]
-	if h.ban != nil {
+	if c.bans[k] != nil {
 		return jailerr.AlreadyBanned(c.jail, host)
 	}
+	h, added := c.hosts.Insert(k)
 	nowSec := secs(now)
 	if c.expired(h.hist, nowSec) {
 		h.hist = history{}
 	}
-	open := h.tk
-	h.tk = &ticket{first: nowSec, last: nowSec, lastTime: now, hostText: host.String()}
-	ev, ok := c.ban(&h, host, now)
-	h.tk = open
-	if h.tk != nil || h.ban != nil || h.hist.count > 0 {
-		c.hosts[k] = h
-		c.peak = max(c.peak, len(c.hosts))
-	}
+	// The ban's own ticket: no failures, no matches; an open one stays.
+	ev, ok := c.ban(k, h, host, now, closed{last: nowSec, lastTime: now, hostText: host.String()})
+	c.settle(k, h, added)
 	if ok {
 		c.batch.Add(ev)
 	}
@@ -131,8 +134,8 @@ func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
 // manualUnban lifts the ban of host at now, if it has one.
 func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
 	k := keyOf(host)
-	if h := c.hosts[k]; h.ban != nil {
-		c.lift(k, &h, now)
+	if c.bans[k] != nil {
+		c.lift(k, now)
 		return true
 	}
 	return false
@@ -144,33 +147,31 @@ func (c *Counter) manualUnbanAll(now time.Time) int {
 	bs := slices.Clone(c.active)
 	unbanq.InOrder(bs)
 	for _, b := range bs {
-		k := keyOf(b.host)
-		h := c.hosts[k]
-		c.lift(k, &h, now)
+		c.lift(keyOf(b.host), now)
 	}
 	return len(bs)
 }
 
-// lift ends the running ban of host k (state h) at now, before its time.
+// lift ends the running ban of host k at now, before its time.
 // The host's open ticket is dropped too, so old failures do not ban it
 // again at once (fail2ban keeps it). Its ban history stays: fail2ban's
 // unbanip deletes the host's bips row, but the store keeps the ended ban
 // as history across a restart, and forgetting it only until then would
 // make escalation depend on restarts.
-func (c *Counter) lift(k hostKey, h *hostState, now time.Time) {
-	b := h.ban
+func (c *Counter) lift(k hostKey, now time.Time) {
+	b := c.bans[k]
 	if b.Index >= 0 {
 		heap.Remove(&c.queue, b.Index)
 	}
-	h.ban = nil
-	if h.tk != nil {
-		h.tk = nil
+	delete(c.bans, k)
+	// NOTE: a banned host always has a state: it was inserted to be banned.
+	h := c.hosts.Get(k)
+	if h.tk.open() {
+		c.dropTicket(&h.tk)
 		c.failed.Add(-1)
 	}
 	if h.hist.count == 0 {
-		delete(c.hosts, k)
-	} else {
-		c.hosts[k] = *h
+		c.hosts.Delete(k)
 	}
 	c.mu.Lock()
 	c.active.Remove(b)

@@ -9,12 +9,18 @@ import (
 
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
-// rebuildMin is the peak size from which the hosts map is rebuilt once it
-// has shrunk to a quarter (Go maps never give memory back).
-const rebuildMin = 4096
+const (
+	// rebuildMin is the peak number of hosts from which the host table is
+	// rebuilt once it has shrunk to a quarter, and rebuildMinBytes the
+	// size of the arena from which it is rebuilt once a quarter of it is
+	// in use: freed memory is reused, but given back only by a rebuild.
+	rebuildMin      = 4096
+	rebuildMinBytes = 8 << 20
+)
 
 // Run implements engine.Stage. It reads failures until in closes and then
 // returns nil without lifting any ban; it returns ctx's error on a hard stop.
@@ -69,7 +75,7 @@ func (c *Counter) handle(ev engine.Event) {
 	// runs only once find_time has passed since the last one and a quarter
 	// as many tickets have been opened since as the map holds: amortised
 	// O(1) per failure.
-	if c.sinceSweep > 0 && c.sinceSweep >= len(c.hosts)/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
+	if c.sinceSweep > 0 && c.sinceSweep >= c.hosts.Len()/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
 		c.sweep(now)
 	}
 	if ev.Failure == nil {
@@ -81,7 +87,7 @@ func (c *Counter) handle(ev engine.Event) {
 // stale reports whether tk is gone by fail2ban's purge: its newest failure
 // is find_time old or older on the event clock.
 func (c *Counter) stale(tk *ticket) bool {
-	return tk.last <= secs(c.now)-c.cfg.findSec
+	return tk.last() <= secs(c.now)-c.cfg.findSec
 }
 
 // expired reports whether fail2ban's database purge has dropped the ban
@@ -106,41 +112,30 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 	}
 	ts, nowSec := secs(t), secs(now)
 	k := keyOf(host)
-	h := c.hosts[k]
-	had := h.tk != nil
-	if h.tk != nil && c.stale(h.tk) {
-		h.tk = nil // purged before this failure counts
+	h, added := c.hosts.Insert(k)
+	tk := &h.tk
+	had := tk.open()
+	if had && c.stale(tk) {
+		c.dropTicket(tk) // purged before this failure counts
 	}
 	if c.expired(h.hist, nowSec) {
 		h.hist = history{}
 	}
 
 	// The filter: FailManager.addFailure.
-	created := h.tk == nil
+	created := !tk.open()
 	if created {
-		// One allocation for the matches of a usual ticket.
-		matches := make([]string, len(f.Lines), max(len(f.Lines), min(c.cfg.maxMatches, 16)))
-		copy(matches, f.Lines)
-		h.tk = &ticket{
-			first:    ts,
-			last:     ts,
-			lastTime: t,
-			retry:    1,
-			failures: 1,
-			matches:  matches,
-			hostText: f.HostText,
-			fields:   f.Fields,
-		}
+		c.openTicket(tk, ts, t, f)
 		c.sinceSweep++
 	} else {
-		c.add(h.tk, ts, t, f.Lines, 1, false)
+		c.add(tk, ts, t, f.Lines, 1, false)
 	}
 	var (
 		ev   engine.Event
 		emit bool
 	)
-	if h.tk.retry >= float64(c.cfg.maxRetry) {
-		ev, emit = c.ban(&h, host, now)
+	if tk.retry >= float64(c.cfg.maxRetry) {
+		ev, emit = c.ban(k, h, host, now, c.closeTicket(tk, t))
 	} else if c.cfg.increment && h.hist.count > 0 && ts > float64(h.hist.tob) {
 		// The observer (failureFound): a known bad host's failure counts
 		// 2^n/2+1 times in all (n its earlier bans, at most 20), capped at
@@ -149,19 +144,15 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 		n := min(h.hist.count, 20)
 		retries := min(float64(int64(1)<<n)/2+1, float64(c.cfg.maxRetry))
 		if retries > 1 {
-			c.add(h.tk, ts, t, f.Lines, retries-1, created)
-			if h.tk.retry >= float64(c.cfg.maxRetry) {
-				ev, emit = c.ban(&h, host, now)
+			c.add(tk, ts, t, f.Lines, retries-1, created)
+			if tk.retry >= float64(c.cfg.maxRetry) {
+				ev, emit = c.ban(k, h, host, now, c.closeTicket(tk, t))
 			}
 		}
 	}
-	if h.tk == nil && h.ban == nil && h.hist.count == 0 {
-		delete(c.hosts, k)
-	} else {
-		c.hosts[k] = h
-		c.peak = max(c.peak, len(c.hosts))
-	}
-	switch has := h.tk != nil; {
+	has := tk.open()
+	c.settle(k, h, added)
+	switch {
 	case has && !had:
 		c.failed.Add(1)
 	case had && !has:
@@ -175,43 +166,11 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 	c.expire(now)
 }
 
-// add adds count retries and one failure at ts to tk, as FailTicket's
-// adjustTime and inc do: a failure later than the ticket's newest rescales
-// the retry count when the ticket spans more than find_time, and becomes
-// its newest. same is fail2ban's "the same ticket object" case of the
-// observer, which adds no lines.
-func (c *Counter) add(tk *ticket, ts float64, t time.Time, lines []string, count float64, same bool) {
-	if ts > tk.last {
-		if tk.first < ts-c.cfg.findSec {
-			tk.retry = math.RoundToEven(tk.retry / (ts - tk.first) * c.cfg.findSec)
-			tk.first = ts - c.cfg.findSec
-		}
-		tk.last, tk.lastTime = ts, t
-	}
-	tk.retry += count
-	tk.failures++
-	m := c.cfg.maxMatches
-	if m == 0 {
-		tk.matches = nil
-		return
-	}
-	if !same {
-		tk.matches = append(tk.matches, lines...)
-	}
-	if n := len(tk.matches); n > m {
-		copy(tk.matches, tk.matches[n-m:])
-		clear(tk.matches[m:])
-		tk.matches = tk.matches[:m]
-	}
-}
-
-// ban takes the ticket of h, which has reached max_retry, and bans the
-// host, prolongs its running ban, or does nothing (fail2ban's toBan,
-// BanManager.addBanTicket and the observer's banFound). It returns the
-// action to emit.
-func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Event, bool) {
-	tk := h.tk
-	h.tk = nil
+// ban bans host (key k, state h) for the closed ticket tk, which has
+// reached max_retry: it bans the host, prolongs its running ban, or does
+// nothing (fail2ban's toBan, BanManager.addBanTicket and the observer's
+// banFound). It returns the action to emit.
+func (c *Counter) ban(k hostKey, h *hostState, host netip.Addr, now time.Time, tk closed) (engine.Event, bool) {
 	nowSec := secs(now)
 	def := c.cfg.banSec
 	eob := math.Inf(1)
@@ -222,7 +181,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 			return engine.Event{}, false
 		}
 	}
-	if b := h.ban; b != nil {
+	if b := c.bans[k]; b != nil {
 		if !(eob > b.eob()) {
 			return engine.Event{}, false
 		}
@@ -230,13 +189,13 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 	}
 
 	// A new ban; with increment, its time grows with the host's history.
-	k := h.hist.count
+	n := h.hist.count
 	bt := def
 	restored := false
-	if c.cfg.increment && def > 0 && k > 0 {
-		v, err := c.increasedBanTime(k)
+	if c.cfg.increment && def > 0 && n > 0 {
+		v, err := c.increasedBanTime(n)
 		if err != nil {
-			c.logger.Warn("ban time formula failed; using ban_time", "host", host, "ban_count", k, "err", err)
+			c.logger.Warn("ban time formula failed; using ban_time", "host", host, "ban_count", n, "err", err)
 		} else {
 			bt = v
 			// fail2ban takes a ban no later than the last one for one
@@ -245,7 +204,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 		}
 	}
 	if !restored && !(bt != -1 && tk.last+bt < nowSec) {
-		h.hist = history{count: k + 1, tob: int64(math.RoundToEven(tk.last)), banSec: bt}
+		h.hist = history{count: n + 1, tob: int64(math.RoundToEven(tk.last)), banSec: bt}
 	}
 
 	b := &ban{
@@ -255,7 +214,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 		start:    tk.lastTime,
 		startSec: tk.last,
 		failures: tk.failures,
-		count:    k + 1,
+		count:    n + 1,
 		Slot:     unbanq.Slot{Seq: c.seq, Index: -1},
 		banSec:   bt,
 	}
@@ -273,7 +232,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 		// ban_time: the ban's own time is set later, by the observer.
 		c.nextScan = min(c.nextScan, nanos(b.start.Add(c.cfg.banTime)))
 	}
-	h.ban = b
+	c.bans[k] = b
 	c.mu.Lock()
 	c.active.Add(b)
 	c.mu.Unlock()
@@ -299,7 +258,7 @@ func (c *Counter) ban(h *hostState, host netip.Addr, now time.Time) (engine.Even
 
 // prolong extends the running ban b to the end that tk earns: tk's time
 // plus ban_time (fail2ban's addBanTicket for a host already banned).
-func (c *Counter) prolong(b *ban, tk *ticket) engine.Event {
+func (c *Counter) prolong(b *ban, tk closed) engine.Event {
 	def := c.cfg.banSec
 	c.mu.Lock()
 	if def == -1 {
@@ -365,12 +324,9 @@ func (c *Counter) expire(now time.Time) {
 	for len(c.queue) > 0 && c.queue[0].EndNanos < nn {
 		b := heap.Pop(&c.queue).(*ban)
 		k := keyOf(b.host)
-		h := c.hosts[k]
-		h.ban = nil
-		if h.tk == nil && h.hist.count == 0 {
-			delete(c.hosts, k)
-		} else {
-			c.hosts[k] = h
+		delete(c.bans, k)
+		if h := c.hosts.Get(k); h != nil && h.empty() {
+			c.hosts.Delete(k)
 		}
 		c.mu.Lock()
 		c.active.Remove(b)
@@ -399,31 +355,43 @@ func (c *Counter) expire(now time.Time) {
 // with nothing: no ticket, no ban, no history.
 func (c *Counter) sweep(now time.Time) {
 	nowSec := secs(now)
-	for k, h := range c.hosts {
-		changed := false
-		if h.tk != nil && c.stale(h.tk) {
-			h.tk, changed = nil, true
+	for k, h := range c.hosts.All() {
+		if h.tk.open() && c.stale(&h.tk) {
+			c.dropTicket(&h.tk)
 			c.failed.Add(-1)
 		}
 		if c.expired(h.hist, nowSec) {
-			h.hist, changed = history{}, true
+			h.hist = history{}
 		}
-		switch {
-		case h.tk == nil && h.ban == nil && h.hist.count == 0:
-			delete(c.hosts, k)
-		case changed:
-			c.hosts[k] = h
+		if h.empty() && c.bans[k] == nil {
+			c.hosts.Delete(k)
 		}
 	}
 	c.lastSweep = c.now
 	c.sinceSweep = 0
-	if c.peak >= rebuildMin && len(c.hosts) <= c.peak/4 {
-		// NOTE: a fresh map, not maps.Clone, which keeps the old size.
-		hosts := make(map[hostKey]hostState, len(c.hosts))
-		for k, h := range c.hosts {
-			hosts[k] = h
-		}
-		c.hosts = hosts
-		c.peak = len(hosts)
+	if c.peak >= rebuildMin && c.hosts.Len() <= c.peak/4 ||
+		c.mem.Footprint() >= rebuildMinBytes && c.mem.InUse() <= c.mem.Footprint()/4 {
+		c.rebuild()
 	}
+}
+
+// rebuild copies the hosts and their tickets into a new table and arena
+// and releases the old ones, whose freed room is only reused, never given
+// back, otherwise.
+func (c *Counter) rebuild() {
+	hosts, mem := offheap.NewTable[hostState](), new(offheap.Arena)
+	for k, h := range c.hosts.All() {
+		nh, _ := hosts.Insert(k)
+		*nh = *h
+		if tk := &nh.tk; tk.open() {
+			if tk.matches != 0 {
+				tk.matches = c.mem.Move(mem, tk.matches)
+			}
+			tk.info = c.mem.Move(mem, tk.info)
+		}
+	}
+	c.hosts.Release()
+	c.mem.Release()
+	c.hosts, c.mem = hosts, mem
+	c.peak = hosts.Len()
 }

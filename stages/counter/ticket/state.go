@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
@@ -52,24 +53,52 @@ func duration(s float64) time.Duration {
 	return time.Duration(math.Round(ns))
 }
 
-// hostKey is a host address as a map key: its 16-byte form. Failures carry
-// unmapped addresses, so an IPv4 host and its IPv4-mapped IPv6 form never
-// both occur.
-type hostKey [16]byte
+// hostKey is a host address as a table key: its 16-byte form. Failures
+// carry unmapped addresses, so an IPv4 host and its IPv4-mapped IPv6 form
+// never both occur.
+type hostKey = offheap.Key
 
 // keyOf is the map key of a.
 func keyOf(a netip.Addr) hostKey { return a.As16() }
 
 // ticket is fail2ban's FailTicket: the failures of one host since its
-// ticket was opened.
+// ticket was opened. It lies in the host's state, off the Go heap (see
+// package offheap); its lines and captures are blocks of Counter.mem.
 type ticket struct {
-	first    float64   // start of the counted span (seconds); moves on when rescaled
+	first    float64 // start of the counted span (seconds); moves on when rescaled
+	retry    float64 // the retry count, rescaled and raised for bad hosts
+	failures int64   // the real number of failures (fail2ban's <failures>)
+	// The time of the newest failure: Unix seconds, nanoseconds, and its
+	// location as an index in Counter.locs. fail2ban's float time of it
+	// is last().
+	lastSec  int64
+	lastNsec int32
+	lastLoc  uint32
+	matches  offheap.Ref // matched lines, the newest max_matches; 0 when none
+	info     offheap.Ref // the first failure's HostText, then its Fields' keys and values
+	flags    uint8
+}
+
+// ticket flags.
+const (
+	tkOpen       = 1 << iota // the host has an open ticket
+	tkNilMatches             // matches is nil (max_matches 0), not an empty list
+	tkNilFields              // the first failure's Fields was nil
+)
+
+// open reports whether tk is an open ticket.
+func (tk *ticket) open() bool { return tk.flags&tkOpen != 0 }
+
+// last is the time of the newest failure in seconds, as secs gives it.
+func (tk *ticket) last() float64 { return float64(tk.lastSec) + float64(tk.lastNsec)/1e9 }
+
+// closed is what a ban takes of a ticket, on the Go heap.
+type closed struct {
 	last     float64   // time of the newest failure (seconds)
 	lastTime time.Time // the same as a time, for the ban's Start
-	retry    float64   // the retry count, rescaled and raised for bad hosts
-	failures int       // the real number of failures (fail2ban's <failures>)
-	matches  []string  // matched lines, the newest max_matches
-	hostText string    // of the first failure
+	failures int
+	matches  []string
+	hostText string // of the first failure
 	fields   map[string]string
 }
 
@@ -81,13 +110,16 @@ type history struct {
 	banSec float64 // its ban time in seconds; -1 when permanent
 }
 
-// hostState is all the counter knows of one host, kept by value in the
-// hosts map.
+// hostState is all the counter keeps of one host in Counter.hosts, off
+// the Go heap. A running ban is in Counter.bans.
 type hostState struct {
-	tk   *ticket // the open ticket; nil when none
-	ban  *ban    // the running ban; nil when not banned
+	tk   ticket // the open ticket, when tk.open()
 	hist history
 }
+
+// empty reports whether the host has nothing to keep: no open ticket
+// and no history (the caller checks that it has no running ban).
+func (h *hostState) empty() bool { return !h.tk.open() && h.hist.count == 0 }
 
 // ban is one running ban.
 type ban struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
@@ -185,15 +186,23 @@ type Counter struct {
 	intake jailrun.Intake  // checks failures first; counts failures and ignored ones
 
 	// Run state: read and written by the Run goroutine only.
-	hosts      map[hostKey]hostState // hosts with a ticket, a ban or a ban history
-	peak       int                   // largest len(hosts) since the map was last rebuilt
-	queue      unbanq.Queue[*ban]    // bans that end, earliest End first
-	nextScan   int64                 // fail2ban's _nextUnbanTime, in clamped Unix nanoseconds
-	seq        uint64                // bans made so far; orders ties
-	now        time.Time             // latest event time seen
-	lastSweep  time.Time             // event time of the last purge
-	sinceSweep int                   // tickets opened since the last purge
-	rnd        splitMix              // the ban_time_rnd jitter
+	// NOTE: hosts and mem are off the Go heap (see package offheap): a
+	// million tracked hosts cost their bytes once, not twice over as the
+	// collector's pacing would make them, and are never scanned.
+	hosts      *offheap.Table[hostState] // hosts with a ticket, a ban or a ban history
+	mem        *offheap.Arena            // the tickets' lines and captures
+	bans       map[hostKey]*ban          // the running ban of each banned host
+	locs       []*time.Location          // the locations of the tickets' times
+	locIdx     map[*time.Location]uint32 // index of each in locs
+	scratch    []string                  // reused to encode and decode a ticket's captures
+	peak       int                       // largest hosts.Len() since the table was last rebuilt
+	queue      unbanq.Queue[*ban]        // bans that end, earliest End first
+	nextScan   int64                     // fail2ban's _nextUnbanTime, in clamped Unix nanoseconds
+	seq        uint64                    // bans made so far; orders ties
+	now        time.Time                 // latest event time seen
+	lastSweep  time.Time                 // event time of the last purge
+	sinceSweep int                       // tickets opened since the last purge
+	rnd        splitMix                  // the ban_time_rnd jitter
 
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. A *ban's end, endNanos, banTime
@@ -257,7 +266,10 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 		clock:    clock,
 		cfg:      cfg,
 		batch:    jailrun.NewBatch(opts.Store, logger, jail),
-		hosts:    map[hostKey]hostState{},
+		hosts:    offheap.NewTable[hostState](),
+		mem:      new(offheap.Arena),
+		bans:     map[hostKey]*ban{},
+		locIdx:   map[*time.Location]uint32{},
 		nextScan: math.MaxInt64,
 		rnd:      splitMix{cfg.seed},
 	}

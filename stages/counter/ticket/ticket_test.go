@@ -14,6 +14,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -505,8 +506,9 @@ func TestRescaleRounding(t *testing.T) {
 		{retry: 9, first: 0.5, last: 30, at: 40.75, want: 9 + 1, wantFirst: 0.75},
 	}
 	for _, tt := range tests {
-		tk := &ticket{retry: tt.retry, first: tt.first, last: tt.last}
-		c.add(tk, tt.at, t0, nil, 1, false)
+		tk := &ticket{retry: tt.retry, first: tt.first, flags: tkOpen}
+		c.setLast(tk, time.Unix(0, int64(tt.last*1e9)))
+		c.add(tk, tt.at, time.Unix(0, int64(tt.at*1e9)), nil, 1, false)
 		if tk.retry != tt.want || tk.first != tt.wantFirst {
 			t.Errorf("retry %v first %v last %v, failure at %v: retry %v first %v, want %v %v",
 				tt.retry, tt.first, tt.last, tt.at, tk.retry, tk.first, tt.want, tt.wantFirst)
@@ -916,8 +918,11 @@ func TestPurge(t *testing.T) {
 			if err := c.Run(t.Context(), in, out); err != nil {
 				t.Fatal(err)
 			}
-			if len(c.hosts) > tt.maxHosts || c.peak > tt.maxHosts {
-				t.Errorf("%d hosts kept (peak %d), want at most %d", len(c.hosts), c.peak, tt.maxHosts)
+			if c.hosts.Len() > tt.maxHosts || c.peak > tt.maxHosts {
+				t.Errorf("%d hosts kept (peak %d), want at most %d", c.hosts.Len(), c.peak, tt.maxHosts)
+			}
+			if got, want := c.mem.InUse(), keptBytes(c); got != want {
+				t.Errorf("%d bytes in use in the arena, want the %d the open tickets hold", got, want)
 			}
 			if got := c.Stats()["failures"]; got != hosts {
 				t.Errorf("failures = %d, want %d", got, hosts)
@@ -956,9 +961,22 @@ func TestHistoryPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(out)
-	if n := len(c.hosts); n > 10 {
+	if n := c.hosts.Len(); n > 10 {
 		t.Errorf("%d hosts kept, want only the recent ones", n)
 	}
+}
+
+// keptBytes is the arena bytes that c's open tickets hold.
+func keptBytes(c *Counter) int {
+	n := 0
+	for _, h := range c.hosts.All() {
+		for _, r := range []offheap.Ref{h.tk.matches, h.tk.info} {
+			if r != 0 {
+				n += len(c.mem.Bytes(r))
+			}
+		}
+	}
+	return n
 }
 
 // fakeClock is a Clock whose time moves only when the test says so. Its

@@ -41,6 +41,14 @@
 // banned is kept for the life of the counter: it is the history that
 // escalation reads.
 //
+// What a host costs: its state, its ring and the matched lines of its kept
+// failures (for the ban's matches; nothing else of a failure is kept) lie
+// outside the Go heap (see package offheap), about 170 bytes for a host
+// with one sshd failure: a million tracked addresses take some 170 MB,
+// which the garbage collector neither scans nor doubles. The room of
+// forgotten hosts is reused at once, and given back to the system when the
+// hosts have shrunk to a quarter of their peak.
+//
 // # Actions
 //
 // A ban (engine.Ban) carries Failures = max_retry, Matches = the lines of the

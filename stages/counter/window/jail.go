@@ -25,7 +25,7 @@ func (c *Counter) restore() {
 // keep takes one saved record: its ban count, and, when running, its ban.
 func (c *Counter) keep(r engine.BanRecord, running bool) {
 	k := keyOf(r.Host)
-	h := c.hosts[k]
+	h := c.insert(k)
 	h.count = max(h.count, int32(min(max(r.BanCount, 0), math.MaxInt32)))
 	if running {
 		b := &ban{
@@ -45,13 +45,11 @@ func (c *Counter) keep(r engine.BanRecord, running bool) {
 			b.banTime, b.end, b.EndNanos = r.BanTime, r.End, nanos(r.End)
 			heap.Push(&c.queue, b)
 		}
-		h.ban = b
+		c.bans[k] = b
 		c.mu.Lock()
 		c.active.Add(b)
 		c.mu.Unlock()
 	}
-	c.hosts[k] = h
-	c.peak = max(c.peak, len(c.hosts))
 }
 
 // Status implements engine.Jail. CurrentlyFailed counts the hosts with
@@ -87,20 +85,20 @@ func (c *Counter) UnbanAll(ctx context.Context) (int, error) { return c.manual.U
 // can say so.
 func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
 	k := keyOf(host)
-	h := c.hosts[k]
-	if h.ban != nil {
+	if c.bans[k] != nil {
 		return jailerr.AlreadyBanned(c.jail, host)
 	}
-	c.release(&h) // the window starts afresh, as after any ban
-	c.newBan(k, host, &h, host.String(), nil, now, 0, nil)
+	h := c.insert(k)
+	c.release(h) // the window starts afresh, as after any ban
+	c.newBan(k, host, h, host.String(), nil, now, 0, nil)
 	return nil
 }
 
 // manualUnban lifts the ban of host at now, if it has one.
 func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
 	k := keyOf(host)
-	if h := c.hosts[k]; h.ban != nil {
-		c.lift(k, &h, now)
+	if c.bans[k] != nil {
+		c.lift(k, now)
 		return true
 	}
 	return false
@@ -112,25 +110,23 @@ func (c *Counter) manualUnbanAll(now time.Time) int {
 	bs := slices.Clone(c.active)
 	unbanq.InOrder(bs)
 	for _, b := range bs {
-		k := keyOf(b.host)
-		h := c.hosts[k]
-		c.lift(k, &h, now)
+		c.lift(keyOf(b.host), now)
 	}
 	return len(bs)
 }
 
-// lift ends the running ban of host k (state h) at now, before its time.
+// lift ends the running ban of host k at now, before its time.
 // The host's window is cleared too, so it takes max_retry fresh failures
 // to ban it again. Its ban count stays: the store keeps the ended ban as
 // history across a restart, so escalation goes on from it either way.
-func (c *Counter) lift(k hostKey, h *hostState, now time.Time) {
-	b := h.ban
+func (c *Counter) lift(k hostKey, now time.Time) {
+	b := c.bans[k]
 	if b.Index >= 0 {
 		heap.Remove(&c.queue, b.Index)
 	}
-	h.ban = nil
-	c.release(h)
-	c.hosts[k] = *h
+	delete(c.bans, k)
+	// NOTE: a banned host always has a state: it was inserted to be banned.
+	c.release(c.hosts.Get(k))
 	c.mu.Lock()
 	c.active.Remove(b)
 	c.mu.Unlock()

@@ -8,17 +8,17 @@ import (
 
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 const (
-	// rebuildMin is the peak size from which the hosts map is rebuilt
-	// once it has shrunk to a quarter (Go maps never give memory back).
-	rebuildMin = 4096
-	// maxFree bounds the list of released full-size ring buffers kept
-	// for reuse, and maxFreeBuf the size worth keeping.
-	maxFree    = 256
-	maxFreeBuf = 64
+	// rebuildMin is the peak number of hosts from which the host table is
+	// rebuilt once it has shrunk to a quarter, and rebuildMinBytes the
+	// size of the arena from which it is rebuilt once a quarter of it is
+	// in use: freed memory is reused, but given back only by a rebuild.
+	rebuildMin      = 4096
+	rebuildMinBytes = 8 << 20
 )
 
 // Run implements engine.Stage. It reads failures until in closes and then
@@ -73,7 +73,7 @@ func (c *Counter) handle(ev engine.Event) {
 	// goes by the latest event time, not the wall clock, since windows
 	// compare event times only: a log that lags the wall clock keeps
 	// exact windows.
-	if c.sinceSweep > 0 && c.sinceSweep >= len(c.hosts)/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
+	if c.sinceSweep > 0 && c.sinceSweep >= c.hosts.Len()/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
 		c.sweep(c.now)
 	}
 	if ev.Failure == nil {
@@ -89,14 +89,14 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 		return
 	}
 	k := keyOf(host)
-	h, known := c.hosts[k]
-	if h.ban != nil {
+	if c.bans[k] != nil {
 		c.stats.whileBanned.Add(1)
 		return
 	}
+	r := c.ringOf(c.insert(k))
 	tn := nanos(t)
 	m := c.cfg.maxRetry
-	n, p := int(h.n), h.position(tn)
+	n, p := int(r.h.n), r.position(tn)
 
 	// The kept failures with the new one at p form a sorted sequence of
 	// n+1; look for the earliest-ending run of m in a row that holds the
@@ -105,8 +105,8 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 	if n+1 >= m {
 		ft := min(int64(c.cfg.findTime), maxNanos)
 		for s := max(0, p-m+1); s <= min(p, n+1-m); s++ {
-			if mergedTime(&h, p, tn, s+m-1)-mergedTime(&h, p, tn, s) <= ft {
-				c.ban(k, host, &h, p, s, t, tn, f, now)
+			if mergedTime(r, p, tn, s+m-1)-mergedTime(r, p, tn, s) <= ft {
+				c.ban(k, host, r, p, s, t, tn, f, now)
 				return
 			}
 		}
@@ -117,73 +117,84 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 		if p == 0 {
 			return // older than all m kept: no later window can use it
 		}
-		h.dropOldest()
+		c.mem.Free(r.dropOldest().lines)
 		p--
-	case n == len(h.buf):
-		c.grow(&h)
+	case n == len(r.buf):
+		r = c.grow(r)
 	}
 	if n == 0 {
 		c.failed.Add(1)
 	}
-	h.insert(p, entry{t: tn, f: f})
-	c.hosts[k] = h
-	if !known {
-		c.peak = max(c.peak, len(c.hosts))
-	}
+	r.insert(p, entry{t: tn, lines: c.mem.PutStrings(f.Lines)})
 	c.sinceSweep++
 }
 
-// mergedTime is the time of the i-th oldest failure of the kept ones of h
+// insert returns the state of host k, adding an empty one when it has
+// none.
+func (c *Counter) insert(k hostKey) *hostState {
+	h, added := c.hosts.Insert(k)
+	if added {
+		c.peak = max(c.peak, c.hosts.Len())
+	}
+	return h
+}
+
+// mergedTime is the time of the i-th oldest failure of the kept ones of r
 // with a new one at t inserted at p.
-func mergedTime(h *hostState, p int, t int64, i int) int64 {
+func mergedTime(r ring, p int, t int64, i int) int64 {
 	switch {
 	case i < p:
-		return h.at(i).t
+		return r.at(i).t
 	case i == p:
 		return t
 	}
-	return h.at(i - 1).t
+	return r.at(i - 1).t
 }
 
-func mergedFailure(h *hostState, p int, f *engine.Failure, i int) *engine.Failure {
-	switch {
-	case i < p:
-		return h.at(i).f
-	case i == p:
-		return f
-	}
-	return h.at(i - 1).f
-}
-
-// ban bans host (key k, state h) for the m failures from s of its kept ones
-// with the new failure f at t inserted at p.
-func (c *Counter) ban(k hostKey, host netip.Addr, h *hostState, p, s int, t time.Time, tn int64, f *engine.Failure, now time.Time) {
+// ban bans host (key k, kept failures r) for the m failures from s of its
+// kept ones with the new failure f at t inserted at p.
+func (c *Counter) ban(k hostKey, host netip.Addr, r ring, p, s int, t time.Time, tn int64, f *engine.Failure, now time.Time) {
 	m := c.cfg.maxRetry
 	last := s + m - 1
+	// merged is the i-th oldest failure's lines: kept ones, or f's.
+	merged := func(i int) offheap.Ref {
+		if i > p {
+			i--
+		}
+		return r.at(i).lines
+	}
 	lines := 0
 	for i := s; i <= last; i++ {
-		lines += len(mergedFailure(h, p, f, i).Lines)
+		if i == p {
+			lines += len(f.Lines)
+		} else {
+			lines += c.mem.StringsLen(merged(i))
+		}
 	}
 	matches := make([]string, 0, lines)
 	for i := s; i <= last; i++ {
-		matches = append(matches, mergedFailure(h, p, f, i).Lines...)
+		if i == p {
+			matches = append(matches, f.Lines...)
+		} else {
+			matches = c.mem.AppendStrings(matches, merged(i))
+		}
 	}
 	// The ban starts when its window filled: at t, unless t came late and
 	// the window's newest failure is younger.
 	start := t
 	if last != p {
-		if newest := mergedTime(h, p, tn, last); newest != tn {
+		if newest := mergedTime(r, p, tn, last); newest != tn {
 			start = time.Unix(0, newest).In(t.Location())
 		}
 	}
 
-	c.release(h)
-	c.newBan(k, host, h, f.HostText, f.Fields, start, m, matches)
+	c.release(r.h)
+	c.newBan(k, host, r.h, f.HostText, f.Fields, start, m, matches)
 	// A late failure can make a ban that has ended already.
 	c.expire(now)
 }
 
-// newBan bans host (key k, state h, its window already released) from
+// newBan bans host (key k, state h in hosts, its window already released) from
 // start, for failures; it queues the ban action.
 func (c *Counter) newBan(k hostKey, host netip.Addr, h *hostState, hostText string, fields map[string]string, start time.Time, failures int, matches []string) {
 	h.count++
@@ -204,9 +215,7 @@ func (c *Counter) newBan(k hostKey, host netip.Addr, h *hostState, hostText stri
 		b.EndNanos = nanos(b.end)
 		heap.Push(&c.queue, b)
 	}
-	h.ban = b
-	c.hosts[k] = *h
-	c.peak = max(c.peak, len(c.hosts))
+	c.bans[k] = b
 	c.mu.Lock()
 	c.active.Add(b)
 	c.mu.Unlock()
@@ -239,10 +248,7 @@ func (c *Counter) expire(now time.Time) {
 	nn := nanos(now)
 	for len(c.queue) > 0 && c.queue[0].EndNanos < nn {
 		b := heap.Pop(&c.queue).(*ban)
-		k := keyOf(b.host)
-		h := c.hosts[k]
-		h.ban = nil
-		c.hosts[k] = h // the ban count stays: escalation reads it
+		delete(c.bans, keyOf(b.host)) // its state stays, with the ban count that escalation reads
 		c.mu.Lock()
 		c.active.Remove(b)
 		c.mu.Unlock()
@@ -271,51 +277,83 @@ func (c *Counter) expire(now time.Time) {
 // history.
 func (c *Counter) sweep(now time.Time) {
 	limit := nanos(now) - min(int64(c.cfg.findTime), maxNanos)
-	for k, h := range c.hosts {
-		if h.n == 0 || h.newest() >= limit {
+	for k, h := range c.hosts.All() {
+		if h.n == 0 || c.ringOf(h).newest() >= limit {
 			continue
 		}
-		c.release(&h)
-		if h.ban == nil && h.count == 0 {
-			delete(c.hosts, k)
-		} else {
-			c.hosts[k] = h
+		c.release(h)
+		if h.count == 0 && c.bans[k] == nil {
+			c.hosts.Delete(k)
 		}
 	}
 	c.lastSweep = now
 	c.sinceSweep = 0
-	if c.peak >= rebuildMin && len(c.hosts) <= c.peak/4 {
-		// NOTE: a fresh map, not maps.Clone, which keeps the old size.
-		hosts := make(map[hostKey]hostState, len(c.hosts))
-		for k, h := range c.hosts {
-			hosts[k] = h
+	if c.peak >= rebuildMin && c.hosts.Len() <= c.peak/4 ||
+		c.mem.Footprint() >= rebuildMinBytes && c.mem.InUse() <= c.mem.Footprint()/4 {
+		c.rebuild()
+	}
+}
+
+// rebuild copies the hosts and what they keep into a new table and arena
+// and releases the old ones, whose freed room is only reused, never given
+// back, otherwise.
+func (c *Counter) rebuild() {
+	hosts, mem := offheap.NewTable[hostState](), new(offheap.Arena)
+	for k, h := range c.hosts.All() {
+		nh, _ := hosts.Insert(k)
+		*nh = hostState{count: h.count}
+		if h.n == 0 {
+			continue
 		}
-		c.hosts = hosts
-		c.peak = len(hosts)
+		old := c.ringOf(h)
+		ref, b := mem.Alloc(entries.Size(int(h.n)))
+		buf := entries.Slice(b)
+		for i := range int(h.n) {
+			e := *old.at(i)
+			if e.lines != 0 {
+				e.lines = c.mem.Move(mem, e.lines)
+			}
+			buf[i] = e
+		}
+		nh.ring, nh.cap, nh.n = ref, h.n, h.n
 	}
+	c.hosts.Release()
+	c.mem.Release()
+	c.hosts, c.mem = hosts, mem
+	c.peak = hosts.Len()
 }
 
-// grow gives h a bigger ring: a released full-size one when there is one,
-// else twice the size, up to max_retry.
-func (c *Counter) grow(h *hostState) {
-	if n := len(c.free); n > 0 && len(h.buf) == 0 {
-		buf := c.free[n-1]
-		c.free[n-1] = nil
-		c.free = c.free[:n-1]
-		h.resize(buf)
-		return
+// grow gives r a bigger block: twice the size, up to max_retry, at least
+// one entry.
+func (c *Counter) grow(r ring) ring {
+	h := r.h
+	n := min(max(2*int(h.cap), 1), c.cfg.maxRetry)
+	ref, b := c.mem.Alloc(entries.Size(n))
+	buf := entries.Slice(b)[:n]
+	for i := range int(h.n) {
+		buf[i] = *r.at(i)
 	}
-	h.resize(make([]entry, min(max(2*len(h.buf), 2), c.cfg.maxRetry)))
+	// NOTE: after the copy: a freed block holds the arena's free list.
+	if h.cap > 0 {
+		c.mem.Free(h.ring)
+	}
+	h.ring, h.cap, h.head = ref, int32(n), 0
+	return ring{h: h, buf: buf}
 }
 
-// release empties h's ring, keeping a full-size buffer for reuse.
+// release empties h's ring and frees its block and kept lines.
 func (c *Counter) release(h *hostState) {
 	if h.n > 0 {
 		c.failed.Add(-1)
 	}
-	if len(h.buf) == c.cfg.maxRetry && len(h.buf) <= maxFreeBuf && len(c.free) < maxFree {
-		clear(h.buf)
-		c.free = append(c.free, h.buf)
+	if h.cap > 0 {
+		r := c.ringOf(h)
+		for i := range int(h.n) {
+			if l := r.at(i).lines; l != 0 {
+				c.mem.Free(l)
+			}
+		}
+		c.mem.Free(h.ring)
 	}
-	h.buf, h.head, h.n = nil, 0, 0
+	*h = hostState{count: h.count}
 }

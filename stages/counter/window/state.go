@@ -1,11 +1,12 @@
 package window
 
 import (
-	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 	"net/netip"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
+	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
 // Times inside the counter are Unix nanoseconds clamped to ±(2^62-1) (about
@@ -34,76 +35,89 @@ func nanos(t time.Time) int64 {
 
 // entry is one kept failure.
 type entry struct {
-	t int64           // event time, clamped Unix nanoseconds
-	f *engine.Failure // the failure itself, for the ban's matches
+	t     int64       // event time, clamped Unix nanoseconds
+	lines offheap.Ref // its matched lines, for the ban's matches, in Counter.mem; 0 when none
 }
 
-// hostKey is a host address as a map key: its 16-byte form. Failures carry
-// unmapped addresses, so an IPv4 host and its IPv4-mapped IPv6 form never
-// both occur.
-type hostKey [16]byte
+// entries reads ring blocks as entries.
+var entries = offheap.ViewOf[entry]()
+
+// hostKey is a host address as a table key: its 16-byte form. Failures
+// carry unmapped addresses, so an IPv4 host and its IPv4-mapped IPv6 form
+// never both occur.
+type hostKey = offheap.Key
 
 func keyOf(a netip.Addr) hostKey { return a.As16() }
 
-// hostState is all the counter knows of one host, kept by value in the
-// hosts map so a failure costs one lookup. Its kept failures are a ring of
-// at most max_retry entries sorted by time, oldest first; the buffer starts
-// small and grows up to max_retry.
+// hostState is all the counter keeps of one host in its window, in
+// Counter.hosts (off the Go heap: see package offheap). Its kept failures
+// are a ring of at most max_retry entries sorted by time, oldest first,
+// in a block of Counter.mem; the block starts with room for one and grows
+// up to max_retry. A running ban is in Counter.bans.
 type hostState struct {
-	buf   []entry // the ring; len(buf) is its capacity
-	head  int32   // index in buf of the oldest entry
-	n     int32   // entries kept
-	count int32   // bans of the host so far (the escalation history)
-	ban   *ban    // the running ban; nil when not banned
+	ring  offheap.Ref // the ring's block; 0 when cap is 0
+	cap   int32       // entries the block holds
+	head  int32       // index in the ring of the oldest entry
+	n     int32       // entries kept
+	count int32       // bans of the host so far (the escalation history)
+}
+
+// ring is the kept failures of one host as the Run goroutine works on
+// them: its state, and its block as entries.
+type ring struct {
+	h   *hostState
+	buf []entry // len(buf) == h.cap
+}
+
+// ringOf returns the ring of h.
+func (c *Counter) ringOf(h *hostState) ring {
+	if h.cap == 0 {
+		return ring{h: h}
+	}
+	return ring{h: h, buf: entries.Slice(c.mem.Bytes(h.ring))[:h.cap]}
 }
 
 // at returns the i-th oldest entry (0 <= i < len(buf)).
-func (h *hostState) at(i int) *entry {
-	j := int(h.head) + i
-	if j >= len(h.buf) {
-		j -= len(h.buf)
+func (r ring) at(i int) *entry {
+	j := int(r.h.head) + i
+	if j >= len(r.buf) {
+		j -= len(r.buf)
 	}
-	return &h.buf[j]
+	return &r.buf[j]
 }
 
-// newest is the time of the newest kept failure; h must keep one.
-func (h *hostState) newest() int64 { return h.at(int(h.n) - 1).t }
+// newest is the time of the newest kept failure; the ring must keep one.
+func (r ring) newest() int64 { return r.at(int(r.h.n) - 1).t }
 
 // position is where a failure at t goes among the kept ones: after every
 // entry at or before t, so equal times keep their arrival order.
-func (h *hostState) position(t int64) int {
-	p := int(h.n)
-	for p > 0 && h.at(p-1).t > t {
+func (r ring) position(t int64) int {
+	p := int(r.h.n)
+	for p > 0 && r.at(p-1).t > t {
 		p--
 	}
 	return p
 }
 
-// dropOldest forgets the oldest entry.
-func (h *hostState) dropOldest() {
-	*h.at(0) = entry{}
-	h.head++
-	if int(h.head) == len(h.buf) {
-		h.head = 0
+// dropOldest forgets the oldest entry and returns it.
+func (r ring) dropOldest() entry {
+	e := *r.at(0)
+	*r.at(0) = entry{}
+	r.h.head++
+	if int(r.h.head) == len(r.buf) {
+		r.h.head = 0
 	}
-	h.n--
+	r.h.n--
+	return e
 }
 
 // insert puts e at position p (0 <= p <= n); the ring must have room.
-func (h *hostState) insert(p int, e entry) {
-	for i := int(h.n); i > p; i-- {
-		*h.at(i) = *h.at(i - 1)
+func (r ring) insert(p int, e entry) {
+	for i := int(r.h.n); i > p; i-- {
+		*r.at(i) = *r.at(i - 1)
 	}
-	*h.at(p) = e
-	h.n++
-}
-
-// resize moves the kept entries into buf, oldest first.
-func (h *hostState) resize(buf []entry) {
-	for i := range int(h.n) {
-		buf[i] = *h.at(i)
-	}
-	h.buf, h.head = buf, 0
+	*r.at(p) = e
+	r.h.n++
 }
 
 // ban is one running ban. All fields but its queue index are fixed once

@@ -14,6 +14,7 @@ import (
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
@@ -115,14 +116,18 @@ type Counter struct {
 	intake jailrun.Intake  // checks failures first; counts failures and ignored ones
 
 	// Run state: read and written by the Run goroutine only.
-	hosts      map[hostKey]hostState // every host with kept failures, a ban or ban history
-	peak       int                   // largest len(hosts) since the map was last rebuilt
-	queue      unbanq.Queue[*ban]    // bans that end, earliest End first
-	seq        uint64                // bans made so far; orders ties
-	now        time.Time             // latest event time seen
-	lastSweep  time.Time             // event time of the last purge of expired windows
-	sinceSweep int                   // failures kept since the last purge
-	free       [][]entry             // released ring buffers, reused to save allocations
+	// NOTE: hosts and mem are off the Go heap (see package offheap): a
+	// million tracked hosts cost their bytes once, not twice over as the
+	// collector's pacing would make them, and are never scanned.
+	hosts      *offheap.Table[hostState] // every host with kept failures, a ban or ban history
+	mem        *offheap.Arena            // the hosts' rings and the lines of their kept failures
+	bans       map[hostKey]*ban          // the running ban of each banned host
+	peak       int                       // largest hosts.Len() since the table was last rebuilt
+	queue      unbanq.Queue[*ban]        // bans that end, earliest End first
+	seq        uint64                    // bans made so far; orders ties
+	now        time.Time                 // latest event time seen
+	lastSweep  time.Time                 // event time of the last purge of expired windows
+	sinceSweep int                       // failures kept since the last purge
 
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. The *ban values are immutable once
@@ -174,7 +179,9 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 		clock:  clock,
 		cfg:    cfg,
 		batch:  jailrun.NewBatch(opts.Store, logger, jail),
-		hosts:  map[hostKey]hostState{},
+		hosts:  offheap.NewTable[hostState](),
+		mem:    new(offheap.Arena),
+		bans:   map[hostKey]*ban{},
 	}
 	c.intake.Ignore, c.intake.FindTime, c.intake.Logger = cfg.ignore, cfg.findTime, logger
 	c.manual = jailrun.Manual{

@@ -727,16 +727,55 @@ func TestPurge(t *testing.T) {
 				t.Fatal(err)
 			}
 			// peak is the largest size since the map was last rebuilt.
-			if len(c.hosts) > tt.maxHosts || c.peak > tt.maxHosts {
-				t.Errorf("%d hosts kept (peak %d), want at most %d", len(c.hosts), c.peak, tt.maxHosts)
+			if c.hosts.Len() > tt.maxHosts || c.peak > tt.maxHosts {
+				t.Errorf("%d hosts kept (peak %d), want at most %d", c.hosts.Len(), c.peak, tt.maxHosts)
 			}
-			if len(c.free) > maxFree || len(c.active) != 0 || len(c.queue) != 0 {
-				t.Errorf("free %d, active %d, queue %d", len(c.free), len(c.active), len(c.queue))
+			if len(c.bans) != 0 || len(c.active) != 0 || len(c.queue) != 0 {
+				t.Errorf("bans %d, active %d, queue %d", len(c.bans), len(c.active), len(c.queue))
+			}
+			// Every forgotten failure gave its lines and ring back.
+			if got, want := c.mem.InUse(), keptBytes(c); got != want {
+				t.Errorf("%d bytes in use in the arena, want the %d the kept failures hold", got, want)
 			}
 			if got := c.Stats()["failures"]; got != hosts {
 				t.Errorf("failures = %d, want %d", got, hosts)
 			}
 		})
+	}
+}
+
+// TestRebuildKeepsWindows forgets a burst of hosts, which rebuilds the
+// host table and arena, while one host keeps failures (one of them multi-
+// line, one longer than an arena chunk's largest block): its ban after
+// the rebuild carries all its lines.
+func TestRebuildKeepsWindows(t *testing.T) {
+	t.Parallel()
+	const burst = 2 * rebuildMin
+	c := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 3 }), engine.LogClock{})
+	long := strings.Repeat("long line ", 10_000)
+	var evs []engine.Event
+	for i := range burst {
+		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		evs = append(evs, engine.Event{Kind: engine.KindFailure, Time: t0, Failure: &engine.Failure{Host: a, HostText: a.String(), Lines: []string{"burst " + a.String()}}})
+	}
+	a1, a2, a3 := failAt(hostA, 9*time.Minute), failAt(hostA, 10*time.Minute+30*time.Second), failAt(hostA, 11*time.Minute)
+	a1.Failure.Lines = []string{"first", long}
+	a2.Failure.Lines = nil
+	evs = append(evs, a1, a2, a3)
+	got := runAll(t, c, evs)
+	if len(got) != 1 || got[0].Action.Type != engine.Ban || got[0].Action.Host.String() != hostA {
+		t.Fatalf("got %q, want one ban of %s", describeAll(got), hostA)
+	}
+	if want := []string{"first", long, hostA + " 11m0s"}; !slices.Equal(got[0].Action.Matches, want) {
+		t.Errorf("Matches = %.80q, want %.80q", got[0].Action.Matches, want)
+	}
+	// The sweep at 10m30s forgot the burst and rebuilt the table: peak
+	// counts from there.
+	if c.peak > 1 || c.hosts.Len() != 1 {
+		t.Errorf("peak %d, %d hosts, want the table rebuilt with %s alone", c.peak, c.hosts.Len(), hostA)
+	}
+	if c.mem.InUse() != 0 {
+		t.Errorf("%d arena bytes in use after the ban, want 0", c.mem.InUse())
 	}
 }
 
@@ -754,17 +793,37 @@ func TestRingKeepsMaxRetry(t *testing.T) {
 	if got := runAll(t, c, evs); len(got) != 0 {
 		t.Fatalf("got %q, want nothing", describeAll(got))
 	}
-	w, ok := c.hosts[keyOf(netip.MustParseAddr(hostA))]
-	if !ok || w.n > 3 || len(w.buf) > 3 {
-		t.Fatalf("host state = %+v, want at most 3 kept", w)
+	h := c.hosts.Get(keyOf(netip.MustParseAddr(hostA)))
+	if h == nil || h.n > 3 || h.cap > 3 {
+		t.Fatalf("host state = %+v, want at most 3 kept", h)
 	}
+	w := c.ringOf(h)
 	var times []time.Duration
-	for i := range int(w.n) {
+	for i := range int(h.n) {
 		times = append(times, time.Unix(0, w.at(i).t).Sub(t0))
 	}
 	if want := []time.Duration{102 * time.Minute, 108 * time.Minute, 114 * time.Minute}; !slices.Equal(times, want) {
 		t.Errorf("kept %v, want %v", times, want)
 	}
+}
+
+// keptBytes is the arena bytes that c's kept failures hold: each host's
+// ring block and the lines of its entries.
+func keptBytes(c *Counter) int {
+	n := 0
+	for _, h := range c.hosts.All() {
+		if h.cap == 0 {
+			continue
+		}
+		n += len(c.mem.Bytes(h.ring))
+		r := c.ringOf(h)
+		for i := range int(h.n) {
+			if l := r.at(i).lines; l != 0 {
+				n += len(c.mem.Bytes(l))
+			}
+		}
+	}
+	return n
 }
 
 // fakeClock is a Clock whose time moves only when the test says so. Its
