@@ -90,7 +90,11 @@ type Matcher struct {
 	opts   engine.Options
 	filter *failfilter.Filter
 	dns    *resolver
-	stats  struct {
+	// fails is the failures of the current line, reused from line to
+	// line (Run's goroutine only): what is kept of one is copied into the
+	// engine.Failure sent on.
+	fails []failfilter.Failure
+	stats struct {
 		matched, ignored, noDate, timedOut, unresolved atomic.Int64
 	}
 }
@@ -326,11 +330,19 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.E
 		// and no date is looked for in it.
 		fails = m.filter.ProcessSplit("", "", l.Text, l.Time)
 	} else {
-		fails = m.filter.ProcessLine(l.Text)
+		clear(m.fails) // drop the last line's Fields and Lines for the GC
+		fails = m.filter.ProcessLineInto(l.Text, m.fails[:0])
+		m.fails = fails
 	}
 	after := m.filter.Stats()
-	m.stats.ignored.Add(int64(after.Ignored - before.Ignored))
-	m.stats.timedOut.Add(int64(after.TimedOut - before.TimedOut))
+	// Atomic adds only when there is something to add: most lines have
+	// nothing ignored and nothing timed out.
+	if n := after.Ignored - before.Ignored; n != 0 {
+		m.stats.ignored.Add(int64(n))
+	}
+	if n := after.TimedOut - before.TimedOut; n != 0 {
+		m.stats.timedOut.Add(int64(n))
+	}
 	if d := m.filter.LastDate(); d.After(*last) {
 		*last = d
 	}
