@@ -132,3 +132,21 @@ func (r *Registry) Replace(reg Registration) {
 	}
 	byType[reg.Type] = reg
 }
+
+// Build adapts a stage constructor to Registration.Build: it checks that the
+// decoded arguments are an *A and calls newStage with them. A constructor
+// that fails returns (nil, err) here, never its typed nil pointer: a nil *S
+// inside a Stage would not compare equal to nil.
+func Build[A any, S Stage](newStage func(Options, *A) (S, error)) func(Options, any) (Stage, error) {
+	return func(opts Options, args any) (Stage, error) {
+		a, ok := args.(*A)
+		if !ok {
+			return nil, fmt.Errorf("arguments are %T, want %T", args, (*A)(nil))
+		}
+		s, err := newStage(opts, a)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}

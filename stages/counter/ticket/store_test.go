@@ -11,6 +11,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 	"github.com/f2bproject/f2b/stages/counter/internal/storetest"
 )
 
@@ -38,7 +39,7 @@ func TestIncrementAcrossRestart(t *testing.T) {
 		a := suiteArgs()
 		a.MaxRetry, a.BanTimeIncrement = 3, true
 		build := func(opts engine.Options) (storetest.Counter, error) { return New(opts, a) }
-		store := storetest.NewStore()
+		store := memstore.New()
 		const host = "192.0.2.7"
 		fail := func(h *storetest.Harness, n int) {
 			for range n {
@@ -98,7 +99,7 @@ func TestHistoryAgeOnRestore(t *testing.T) {
 		a := suiteArgs()
 		a.MaxRetry, a.BanTimeIncrement, a.BanHistoryAge = 3, true, "1h"
 		build := func(opts engine.Options) (storetest.Counter, error) { return New(opts, a) }
-		store := storetest.NewStore()
+		store := memstore.New()
 		now := time.Now()
 		old, recent := netip.MustParseAddr("192.0.2.8"), netip.MustParseAddr("192.0.2.9")
 		for host, start := range map[netip.Addr]time.Time{old: now.Add(-2 * time.Hour), recent: now.Add(-50 * time.Minute)} {

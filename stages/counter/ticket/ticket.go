@@ -133,17 +133,7 @@ func Register(r *engine.Registry) {
 			a := DefaultArguments()
 			return &a
 		},
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("counter \"ticket\": arguments are %T, want *ticket.Arguments", args)
-			}
-			c, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
+		Build: engine.Build(New),
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 	"github.com/f2bproject/f2b/stages/counter/internal/storetest"
 )
 
@@ -36,7 +37,7 @@ func TestEscalationAcrossRestart(t *testing.T) {
 		a := suiteArgs()
 		a.BanTimeFactor = 2
 		build := func(opts engine.Options) (storetest.Counter, error) { return New(opts, a) }
-		store := storetest.NewStore()
+		store := memstore.New()
 		const host = "192.0.2.7"
 
 		c := storetest.NewCounter(t, build, store, nil)

@@ -81,7 +81,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindFailure,
 		Summary: "finds failures with fail2ban-style regexes",
 		NewArgs: func() any { return &Arguments{} },
-		Build:   func(o engine.Options, a any) (engine.Stage, error) { return New(o, a.(*Arguments)) },
+		Build:   engine.Build(New),
 	})
 }
 

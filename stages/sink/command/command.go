@@ -114,17 +114,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindNone,
 		Summary: "runs fail2ban action commands through /bin/sh with fail2ban's lifecycle and escaping",
 		NewArgs: func() any { return &Arguments{Timeout: defaultTimeout} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *command.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		Build:   engine.Build(New),
 	})
 }
 

@@ -90,17 +90,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindNone,
 		Summary: "runs a command (argv, no shell) per ban, unban and prolong",
 		NewArgs: func() any { return &Arguments{Timeout: defaultTimeout, RetryFor: defaultRetryFor} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *exec.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		Build:   engine.Build(New),
 	})
 }
 

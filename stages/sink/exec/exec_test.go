@@ -14,15 +14,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
-
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
+	"github.com/f2bproject/f2b/stages/sink/internal/notify/notifytest"
 )
 
 // helperEnv switches the test binary into a helper command (see helper).
@@ -116,44 +114,15 @@ func records(t *testing.T, path string) [][]string {
 	return out
 }
 
-// logBuffer is a concurrency-safe log destination.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newSink builds a sink whose warnings go to the returned buffer.
-func newSink(t *testing.T, args Arguments) (*Sink, *logBuffer) {
+func newSink(t *testing.T, args Arguments) (*Sink, *notifytest.Logs) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &notifytest.Logs{}
 	s, err := New(engine.Options{ID: "sink.test", Logger: slog.New(slog.NewTextHandler(logs, nil))}, &args)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return s, logs
-}
-
-// runAll feeds evs to s, closes the input and returns Run's error.
-func runAll(t *testing.T, s *Sink, evs ...engine.Event) error {
-	t.Helper()
-	in := make(chan engine.Event, len(evs))
-	for _, ev := range evs {
-		in <- ev
-	}
-	close(in)
-	return s.Run(t.Context(), in, nil)
 }
 
 func needSh(t *testing.T) {
@@ -186,7 +155,7 @@ func TestRunOrder(t *testing.T) {
 		banEvent("203.0.113.7", engine.Action{Type: engine.Unban}),
 		banEvent("2001:db8::1", engine.Action{Failures: 3, BanTime: engine.Permanent, BanCount: 1}),
 	}
-	if err := runAll(t, s, evs...); err != nil {
+	if err := notifytest.RunAll(t, s, evs...); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	got, err := os.ReadFile(out)
@@ -213,7 +182,7 @@ func TestRunWithoutOptionalHooks(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "rec")
 	s, _ := newSink(t, Arguments{Ban: helperArgv("record", out, "ban", "{ip}"), Env: helperEnvArg})
-	err := runAll(t, s,
+	err := notifytest.RunAll(t, s,
 		banEvent("192.0.2.1", engine.Action{Type: engine.Prolong}),
 		banEvent("192.0.2.1", engine.Action{Type: engine.Unban}),
 		banEvent("192.0.2.2", engine.Action{}),
@@ -272,7 +241,7 @@ func TestSecurityArgumentsAreInert(t *testing.T) {
 		Failures: 5, BanTime: time.Hour, Matches: matches,
 		Fields: map[string]string{"user": user, "name": "$(touch " + pwned[0] + ")"},
 	})
-	if err := runAll(t, s, ev); err != nil {
+	if err := notifytest.RunAll(t, s, ev); err != nil {
 		t.Fatal(err)
 	}
 	got := records(t, out)
@@ -296,7 +265,7 @@ func TestSecurityShellPositional(t *testing.T) {
 		Ban: []string{"/bin/sh", "-c", `printf '%s\n' "$@" > "$0"`, out, "{F-USER}", "{matches}"},
 	})
 	ev := banEvent("203.0.113.7", engine.Action{Matches: matches, Fields: map[string]string{"user": user}})
-	if err := runAll(t, s, ev); err != nil {
+	if err := notifytest.RunAll(t, s, ev); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(out)
@@ -316,7 +285,7 @@ func TestEnvAndStdin(t *testing.T) {
 		Ban: helperArgv("env", out, "F2B_TEST_VAR"),
 		Env: map[string]string{helperEnv: "1", "GORACE": helperEnvArg["GORACE"], "F2B_TEST_VAR": "a b {ip} $HOME"},
 	})
-	if err := runAll(t, s, banEvent("192.0.2.1", engine.Action{})); err != nil {
+	if err := notifytest.RunAll(t, s, banEvent("192.0.2.1", engine.Action{})); err != nil {
 		t.Fatal(err)
 	}
 	if got := records(t, out); len(got) != 1 || got[0][0] != "a b {ip} $HOME" {
@@ -336,7 +305,7 @@ func TestFailuresAreLoggedAndCounted(t *testing.T) {
 		Unban: helperArgv("record", out, "{ip}"),
 		Env:   helperEnvArg,
 	})
-	err := runAll(t, s,
+	err := notifytest.RunAll(t, s,
 		banEvent("192.0.2.1", engine.Action{}),
 		banEvent("192.0.2.1", engine.Action{Type: engine.Unban}),
 	)
@@ -375,7 +344,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 		Timeout: "300ms",
 	})
 	start := time.Now()
-	if err := runAll(t, s, banEvent("192.0.2.1", engine.Action{})); err != nil {
+	if err := notifytest.RunAll(t, s, banEvent("192.0.2.1", engine.Action{})); err != nil {
 		t.Fatal(err)
 	}
 	// The group is killed at 300ms; allow for a slow machine, far below 10s.
@@ -429,7 +398,7 @@ func TestBackgroundChildHoldingOutput(t *testing.T) {
 		Ban: []string{"/bin/sh", "-c", `sleep 5 & echo $! > "$0"`, pidFile},
 	})
 	start := time.Now()
-	if err := runAll(t, s, banEvent("192.0.2.1", engine.Action{})); err != nil {
+	if err := notifytest.RunAll(t, s, banEvent("192.0.2.1", engine.Action{})); err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took > waitDelay+2*time.Second {
@@ -542,31 +511,13 @@ func collect(err error, f func(*confval.AttrError)) {
 // front end does, and builds the stage.
 func TestRegisterHCL(t *testing.T) {
 	t.Parallel()
-	r := engine.NewRegistry()
-	Register(r)
-	reg, ok := r.Lookup("sink", "exec")
-	if !ok || reg.In != engine.KindAction || reg.Out != engine.KindNone {
-		t.Fatalf("registration = %+v, %v", reg, ok)
-	}
 	src := `
 ban     = ["/usr/sbin/nft", "add", "element", "inet", "f2b", "v4", "{ {ip} }"]
 unban   = ["/usr/sbin/nft", "delete", "element", "inet", "f2b", "v4", "{ {ip} }"]
 start   = ["/usr/sbin/nft", "add", "table", "inet", "f2b"]
 env     = { LC_ALL = "C" }
 `
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	args := reg.NewArgs()
-	if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, err := reg.Build(engine.Options{ID: "sink.nft"}, args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := st.(*Sink)
+	s := fwtest.Build(t, Register, "exec", src, engine.Options{ID: "sink.nft"}).(*Sink)
 	if s.timeout != 30*time.Second || s.prolong != nil || s.stop != nil || !slices.Equal(s.env, []string{"LC_ALL=C"}) {
 		t.Errorf("sink = timeout %v prolong %v stop %v env %q", s.timeout, s.prolong, s.stop, s.env)
 	}
@@ -574,8 +525,8 @@ env     = { LC_ALL = "C" }
 	if got := s.ban.argv.expand(&ev); got[6] != "{ 203.0.113.7 }" {
 		t.Errorf("ban = %q", got)
 	}
-	if _, err := reg.Build(engine.Options{}, &Arguments{Ban: []string{"x", "{ipp}"}}); err == nil {
-		t.Error("Build with {ipp}: want error")
+	if _, err := New(engine.Options{}, &Arguments{Ban: []string{"x", "{ipp}"}}); err == nil {
+		t.Error("New with {ipp}: want error")
 	}
 }
 

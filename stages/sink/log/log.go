@@ -45,17 +45,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindNone,
 		Summary: "writes one text or JSON line per ban, unban and prolong",
 		NewArgs: func() any { return &Arguments{Format: Text} },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *logsink.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		Build:   engine.Build(New),
 	})
 }
 

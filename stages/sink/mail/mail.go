@@ -158,17 +158,7 @@ func Register(r *engine.Registry) {
 				DigestMax: defaultDigestMax, MaxPerHour: defaultMaxPerHour, QueueSize: defaultQueueSize,
 			}
 		},
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *mail.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		Build: engine.Build(New),
 	})
 }
 

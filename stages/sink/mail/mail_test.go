@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
@@ -16,63 +15,28 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
+	"github.com/f2bproject/f2b/stages/sink/internal/notify/notifytest"
 )
 
-var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var t0 = notifytest.T0
 
 // ban returns a ban event of host (an address, or any text for HostText).
 func ban(host string, mod ...func(*engine.Action)) engine.Event {
-	a := &engine.Action{
-		Type: engine.Ban, Jail: "sshd", Failures: 5, BanTime: time.Hour,
-		Start: t0, End: t0.Add(time.Hour), BanCount: 1,
-		Matches: []string{"Jan  2 03:04:01 h sshd[1]: Failed password for root from " + host},
-	}
-	if addr, err := netip.ParseAddr(host); err == nil {
-		a.Host = addr
-	} else {
-		a.HostText = host
-	}
-	for _, m := range mod {
-		m(a)
-	}
-	return engine.Event{Kind: engine.KindAction, Time: t0, Action: a}
-}
-
-// syncBuffer is a log destination safe for the sink's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	return notifytest.Ban(host, "Jan  2 03:04:01 h sshd[1]: Failed password for root from ", mod...)
 }
 
 // newSink builds a sink with fast retries and a log in logs (may be nil).
 func newSink(t *testing.T, args *Arguments, logs io.Writer) *Sink {
 	t.Helper()
-	if logs == nil {
-		logs = io.Discard
-	}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := notifytest.Logger(logs)
 	s, err := New(engine.Options{ID: "sink.admin", Logger: logger}, args)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -84,19 +48,6 @@ func newSink(t *testing.T, args *Arguments, logs io.Writer) *Sink {
 // smtpArgs returns arguments that send to srv, trusting its certificate.
 func smtpArgs(srv *smtpServer) *Arguments {
 	return &Arguments{To: cty.StringVal("admin@example.org"), SMTP: srv.addr, CAFile: srv.caFile}
-}
-
-// run feeds events to s, closes its input and waits for Run.
-func run(t *testing.T, s *Sink, events ...engine.Event) {
-	t.Helper()
-	in := make(chan engine.Event, len(events))
-	for _, ev := range events {
-		in <- ev
-	}
-	close(in)
-	if err := s.Run(context.Background(), in, nil); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
 }
 
 // parse reads a received message and decodes its body.
@@ -130,23 +81,13 @@ func subject(t *testing.T, msg *mail.Message) string {
 	return s
 }
 
-func wantStats(t *testing.T, s *Sink, want map[string]int64) {
-	t.Helper()
-	got := s.Stats()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("stats %s = %d, want %d (all: %v)", k, got[k], v, got)
-		}
-	}
-}
-
 func TestSMTPStartTLSAuthAndHeaders(t *testing.T) {
 	t.Parallel()
 	srv := newSMTPServer(t, withStartTLS, withAuth)
 	args := smtpArgs(srv)
 	args.Username, args.Password = "f2b", "s3cret"
 	args.Subject = "[f2b] {{.Jail}}: {{.Verb}} {{.Host}} user {{.Fields.user}}"
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, args, &logs)
 
 	// The log's text lands in the host and a captured user name: neither
@@ -155,7 +96,7 @@ func TestSMTPStartTLSAuthAndHeaders(t *testing.T) {
 		a.Fields = map[string]string{"user": "root\r\nBcc: evil2@example.net"}
 		a.Matches = []string{"line one", ".line starting with a dot", "ünïcödé " + strings.Repeat("x", 1200)}
 	})
-	run(t, s, ev)
+	notifytest.Run(t, s, ev)
 
 	m := srv.next()
 	if !m.TLS || !m.AuthTLS {
@@ -218,7 +159,7 @@ func TestSMTPStartTLSAuthAndHeaders(t *testing.T) {
 	if strings.Contains(logs.String(), "s3cret") {
 		t.Error("the password was logged")
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0, "mail_retried": 0, "mail_dropped": 0})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0, "mail_retried": 0, "mail_dropped": 0})
 }
 
 func TestSMTPRecipientInjectionRefused(t *testing.T) {
@@ -226,15 +167,15 @@ func TestSMTPRecipientInjectionRefused(t *testing.T) {
 	srv := newSMTPServer(t)
 	args := smtpArgs(srv)
 	args.To = cty.ListVal([]cty.Value{cty.StringVal("{{.Fields.user}}@example.org")})
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, args, &logs)
-	run(t, s, ban("203.0.113.9", func(a *engine.Action) {
+	notifytest.Run(t, s, ban("203.0.113.9", func(a *engine.Action) {
 		a.Fields = map[string]string{"user": "root\r\nBcc: evil@example.net"}
 	}))
 	if got := srv.all(); len(got) != 0 {
 		t.Errorf("a mail went out to %q", got[0].To)
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1})
 	if !strings.Contains(logs.String(), "control character") {
 		t.Errorf("log does not say why:\n%s", logs.String())
 	}
@@ -246,7 +187,7 @@ func TestSMTPLoginInClearToLoopback(t *testing.T) {
 	args := smtpArgs(srv)
 	args.StartTLS, args.Username, args.Password = "never", "u", "p"
 	s := newSink(t, args, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	m := srv.next()
 	if m.TLS || m.AuthUser != "u" || m.AuthTLS {
 		t.Errorf("got TLS %v, AUTH %q over TLS %v; want a clear login to 127.0.0.1", m.TLS, m.AuthUser, m.AuthTLS)
@@ -317,7 +258,7 @@ func TestSMTPLoginOverStartTLS(t *testing.T) {
 	args := smtpArgs(srv)
 	args.StartTLS, args.Username, args.Password = "always", "user@example.org", "pa ss"
 	s := newSink(t, args, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	m := srv.next()
 	if m.AuthMech != "LOGIN" || m.AuthUser != "user@example.org" || m.AuthPass != "pa ss" || !m.AuthTLS {
 		t.Errorf("AUTH = %s %q %q over TLS %v", m.AuthMech, m.AuthUser, m.AuthPass, m.AuthTLS)
@@ -330,11 +271,11 @@ func TestSMTPStartTLSAlwaysNotOffered(t *testing.T) {
 	args := smtpArgs(srv)
 	args.StartTLS = "always"
 	s := newSink(t, args, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	if got := srv.all(); len(got) != 0 {
 		t.Errorf("mail sent in clear with starttls = always")
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
 }
 
 func TestSMTPUntrustedCertificate(t *testing.T) {
@@ -343,11 +284,11 @@ func TestSMTPUntrustedCertificate(t *testing.T) {
 	args := smtpArgs(srv)
 	args.CAFile = "" // the system roots do not know the test's certificate
 	s := newSink(t, args, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	if got := srv.all(); len(got) != 0 {
 		t.Error("mail sent to a server with an untrusted certificate")
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
 }
 
 func TestSMTPImplicitTLS(t *testing.T) {
@@ -357,7 +298,7 @@ func TestSMTPImplicitTLS(t *testing.T) {
 	args.TLS, args.CAFile, args.InsecureSkipVerify = true, "", true
 	args.Username, args.Password = "u", "p"
 	s := newSink(t, args, nil)
-	run(t, s, ban("2001:db8::7"))
+	notifytest.Run(t, s, ban("2001:db8::7"))
 	m := srv.next()
 	if !m.TLS || !m.AuthTLS {
 		t.Errorf("implicit TLS not used: %+v", m)
@@ -373,11 +314,11 @@ func TestSMTPTemporaryFailureRetried(t *testing.T) {
 	srv := newSMTPServer(t)
 	srv.failMail.Store(2)
 	s := newSink(t, smtpArgs(srv), nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	if m := srv.next(); m.From == "" {
 		t.Errorf("mail = %+v", m)
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0, "mail_retried": 2})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0, "mail_retried": 2})
 }
 
 func TestSMTPNoRetryWhenRetryForIsZero(t *testing.T) {
@@ -387,8 +328,8 @@ func TestSMTPNoRetryWhenRetryForIsZero(t *testing.T) {
 	args := smtpArgs(srv)
 	args.RetryFor = "0s"
 	s := newSink(t, args, nil)
-	run(t, s, ban("192.0.2.1"))
-	wantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
+	notifytest.Run(t, s, ban("192.0.2.1"))
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
 }
 
 func TestDigestCollectsManyBansIntoOneMail(t *testing.T) {
@@ -406,7 +347,7 @@ func TestDigestCollectsManyBansIntoOneMail(t *testing.T) {
 		}))
 	}
 	// The input ends long before 10 minutes: the stop sends the digest.
-	run(t, s, events...)
+	notifytest.Run(t, s, events...)
 	mails := srv.all()
 	if len(mails) != 1 {
 		t.Fatalf("got %d mails, want one digest", len(mails))
@@ -424,7 +365,7 @@ func TestDigestCollectsManyBansIntoOneMail(t *testing.T) {
 	if strings.Contains(body, "more") {
 		t.Errorf("digest cut although 50 < digest_max:\n%s", body)
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 1, "mail_dropped": 0})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 1, "mail_dropped": 0})
 }
 
 func TestDigestTimerAndCap(t *testing.T) {
@@ -463,13 +404,13 @@ func TestRateLimitSwitchesToDigest(t *testing.T) {
 	srv := newSMTPServer(t)
 	args := smtpArgs(srv)
 	args.MaxPerHour = 2
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, args, &logs)
 	var events []engine.Event
 	for i := range 5 {
 		events = append(events, ban(fmt.Sprintf("198.51.100.%d", i+1)))
 	}
-	run(t, s, events...)
+	notifytest.Run(t, s, events...)
 	mails := srv.all()
 	if len(mails) != 3 {
 		t.Fatalf("got %d mails, want 2 single ones and a digest", len(mails))
@@ -501,7 +442,7 @@ func TestOnAndRestored(t *testing.T) {
 	unban := ban("192.0.2.2", func(a *engine.Action) { a.Type = engine.Unban })
 	prolong := ban("192.0.2.3", func(a *engine.Action) { a.Type = engine.Prolong; a.BanCount = 2 })
 	restoredUnban := ban("192.0.2.4", func(a *engine.Action) { a.Type = engine.Unban; a.Restored = true })
-	run(t, s, ban("192.0.2.9"), restored, unban, restoredUnban, prolong, engine.Event{Kind: engine.KindAction})
+	notifytest.Run(t, s, ban("192.0.2.9"), restored, unban, restoredUnban, prolong, engine.Event{Kind: engine.KindAction})
 	mails := srv.all()
 	if len(mails) != 2 {
 		t.Fatalf("got %d mails, want the unban and the prolong", len(mails))
@@ -544,7 +485,7 @@ cat > "$0.stdin"
 		Sendmail: sendmail,
 		Subject:  "ban {{.Host}}\nBcc: evil@example.net",
 	}, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	argv, err := os.ReadFile(sendmail + ".argv")
 	if err != nil {
 		t.Fatal(err)
@@ -572,17 +513,17 @@ cat > "$0.stdin"
 	if !strings.Contains(body, "192.0.2.1") {
 		t.Errorf("body = %q", body)
 	}
-	wantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0})
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0})
 }
 
 func TestSendmailFailures(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	permanent := writeScript(t, dir, "sendmail-bad", "cat >/dev/null; echo 'no such user' >&2; exit 67\n")
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, &Arguments{To: cty.StringVal("root"), Sendmail: permanent}, &logs)
-	run(t, s, ban("192.0.2.1"))
-	wantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
+	notifytest.Run(t, s, ban("192.0.2.1"))
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
 	if !strings.Contains(logs.String(), "no such user") {
 		t.Errorf("log lacks sendmail's message:\n%s", logs.String())
 	}
@@ -591,12 +532,12 @@ func TestSendmailFailures(t *testing.T) {
 	flag := filepath.Join(dir, "failed-once")
 	temp := writeScript(t, dir, "sendmail-temp", fmt.Sprintf("cat >/dev/null; if [ ! -e %q ]; then : > %q; exit 75; fi\n", flag, flag))
 	s = newSink(t, &Arguments{To: cty.StringVal("root"), Sendmail: temp}, nil)
-	run(t, s, ban("192.0.2.1"))
-	wantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0, "mail_retried": 1})
+	notifytest.Run(t, s, ban("192.0.2.1"))
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 1, "mail_failed": 0, "mail_retried": 1})
 
 	s = newSink(t, &Arguments{To: cty.StringVal("root"), Sendmail: filepath.Join(dir, "missing")}, nil)
-	run(t, s, ban("192.0.2.1"))
-	wantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
+	notifytest.Run(t, s, ban("192.0.2.1"))
+	notifytest.WantStats(t, s, map[string]int64{"mail_sent": 0, "mail_failed": 1, "mail_retried": 0})
 }
 
 func TestWhois(t *testing.T) {
@@ -607,7 +548,7 @@ func TestWhois(t *testing.T) {
 	sendmail := writeScript(t, dir, "sendmail", `cat > "$0.stdin"`+"\n")
 	s := newSink(t, &Arguments{To: cty.StringVal("root"), Sendmail: sendmail, Whois: true}, nil)
 	s.whoisCmd = whois
-	run(t, s, ban("203.0.113.7"))
+	notifytest.Run(t, s, ban("203.0.113.7"))
 	stdin, err := os.ReadFile(sendmail + ".stdin")
 	if err != nil {
 		t.Fatal(err)
@@ -642,28 +583,10 @@ func TestSlowServerDoesNotBlockRun(t *testing.T) {
 	srv.hang = make(chan struct{})
 	args := smtpArgs(srv)
 	args.QueueSize = 10
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, args, &logs)
 	s.drain = 300 * time.Millisecond
-	in := make(chan engine.Event) // unbuffered: every send waits for Run
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background(), in, nil) }()
-	for i := range 200 {
-		select {
-		case in <- ban(fmt.Sprintf("198.51.100.%d", i%250+1)):
-		case <-time.After(10 * time.Second):
-			t.Fatalf("Run stopped reading its input at event %d while the server hangs", i)
-		}
-	}
-	close(in)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after the drain timeout")
-	}
+	notifytest.Flood(t, s, 200, func(i int) engine.Event { return ban(fmt.Sprintf("198.51.100.%d", i%250+1)) })
 	close(srv.hang)
 	st := s.Stats()
 	// One mail was in flight when the drain ran out; every action is
@@ -681,22 +604,7 @@ func TestHardStop(t *testing.T) {
 	srv := newSMTPServer(t)
 	srv.hang = make(chan struct{})
 	s := newSink(t, smtpArgs(srv), nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	in := make(chan engine.Event, 3)
-	in <- ban("192.0.2.1")
-	in <- ban("192.0.2.2")
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, in, nil) }()
-	time.Sleep(50 * time.Millisecond) // let the worker reach the hanging server
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v, want a cancellation", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run ignored the hard stop")
-	}
+	notifytest.HardStop(t, s, ban("192.0.2.1"), ban("192.0.2.2"))
 	if got := s.Stats()["mail_dropped"]; got != 2 {
 		t.Errorf("dropped = %d, want 2", got)
 	}
@@ -748,31 +656,13 @@ func TestNewErrors(t *testing.T) {
 
 func TestRegisterDecodesHCL(t *testing.T) {
 	t.Parallel()
-	r := engine.NewRegistry()
-	Register(r)
-	reg, ok := r.Lookup("sink", "mail")
-	if !ok || reg.In != engine.KindAction {
-		t.Fatal("sink mail not registered for actions")
-	}
 	src := `
 to     = "root@localhost"
 smtp   = "127.0.0.1:25"
 on     = ["ban", "prolong"]
 digest = "10m"
 `
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	args := reg.NewArgs()
-	if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, err := reg.Build(engine.Options{ID: "sink.admin"}, args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := st.(*Sink)
+	s := fwtest.Build(t, Register, "mail", src, engine.Options{ID: "sink.admin"}).(*Sink)
 	if s.digestEvery != 10*time.Minute || s.maxPerHour != 60 || s.digestMax != 100 || s.timeout != 30*time.Second ||
 		s.smtp == nil || s.smtp.startTLS != "auto" || s.queue.Limit() != 1000 || len(s.to) != 1 {
 		t.Errorf("decoded sink = %+v", s)

@@ -90,17 +90,7 @@ func Register(r *engine.Registry) {
 		NewArgs: func() any {
 			return &Arguments{Method: defaultMethod, Timeout: defaultTimeout, RetryFor: defaultRetryFor, QueueSize: defaultQueueSize}
 		},
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*Arguments)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want *webhook.Arguments", typeName, args)
-			}
-			s, err := New(opts, a)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		Build: engine.Build(New),
 	})
 }
 

@@ -7,39 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
-
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/sink/internal/fwtest"
+	"github.com/f2bproject/f2b/stages/sink/internal/notify/notifytest"
 )
 
-var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var t0 = notifytest.T0
 
+// ban returns a ban event of host (an address, or any text for HostText).
 func ban(host string, mod ...func(*engine.Action)) engine.Event {
-	a := &engine.Action{
-		Type: engine.Ban, Jail: "sshd", Failures: 5, BanTime: time.Hour,
-		Start: t0, End: t0.Add(time.Hour), BanCount: 1,
-		Matches: []string{"Failed password for root from " + host},
-	}
-	if addr, err := netip.ParseAddr(host); err == nil {
-		a.Host = addr
-	} else {
-		a.HostText = host
-	}
-	for _, m := range mod {
-		m(a)
-	}
-	return engine.Event{Kind: engine.KindAction, Time: t0, Action: a}
+	return notifytest.Ban(host, "Failed password for root from ", mod...)
 }
 
 // request is one request the test server got.
@@ -113,29 +98,9 @@ func (rec *recorder) wait(n int) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func newSink(t *testing.T, args *Arguments, logs io.Writer) *Sink {
 	t.Helper()
-	if logs == nil {
-		logs = io.Discard
-	}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := notifytest.Logger(logs)
 	s, err := New(engine.Options{ID: "sink.hook", Logger: logger}, args)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -144,35 +109,13 @@ func newSink(t *testing.T, args *Arguments, logs io.Writer) *Sink {
 	return s
 }
 
-func run(t *testing.T, s *Sink, events ...engine.Event) {
-	t.Helper()
-	in := make(chan engine.Event, len(events))
-	for _, ev := range events {
-		in <- ev
-	}
-	close(in)
-	if err := s.Run(context.Background(), in, nil); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-}
-
-func wantStats(t *testing.T, s *Sink, want map[string]int64) {
-	t.Helper()
-	got := s.Stats()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("stats %s = %d, want %d (all: %v)", k, got[k], v, got)
-		}
-	}
-}
-
 func TestJSONFormat(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t)
 	s := newSink(t, &Arguments{URL: rec.srv.URL + "/hook", On: []string{"ban", "unban"}}, nil)
 	perm := ban("2001:db8::1", func(a *engine.Action) { a.BanTime, a.Matches = engine.Permanent, nil })
 	unban := ban("192.0.2.1", func(a *engine.Action) { a.Type = engine.Unban })
-	run(t, s, ban("192.0.2.1"), perm, unban)
+	notifytest.Run(t, s, ban("192.0.2.1"), perm, unban)
 	got := rec.requests()
 	if len(got) != 3 {
 		t.Fatalf("got %d requests, want 3", len(got))
@@ -200,7 +143,7 @@ func TestJSONFormat(t *testing.T) {
 	if m["event"] != "unban" || m["end"] != nil {
 		t.Errorf("unban = %v", m)
 	}
-	wantStats(t, s, map[string]int64{"webhook_sent": 3, "webhook_failed": 0})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 3, "webhook_failed": 0})
 }
 
 func TestChatFormats(t *testing.T) {
@@ -219,7 +162,7 @@ func TestChatFormats(t *testing.T) {
 			t.Parallel()
 			rec := newRecorder(t)
 			s := newSink(t, &Arguments{URL: rec.srv.URL, Format: tt.format}, nil)
-			run(t, s, ban("192.0.2.1"))
+			notifytest.Run(t, s, ban("192.0.2.1"))
 			got := rec.requests()
 			if len(got) != 1 {
 				t.Fatalf("got %d requests", len(got))
@@ -254,7 +197,7 @@ func TestSlackEscapesMarkup(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t)
 	s := newSink(t, &Arguments{URL: rec.srv.URL, Format: "slack"}, nil)
-	run(t, s, ban("<!channel> & <https://evil.example|click>"))
+	notifytest.Run(t, s, ban("<!channel> & <https://evil.example|click>"))
 	var m map[string]string
 	if err := json.Unmarshal(rec.requests()[0].Body, &m); err != nil {
 		t.Fatal(err)
@@ -274,7 +217,7 @@ func TestBodyTemplateHeadersAndMethod(t *testing.T) {
 		ContentType: "application/vnd.report+json",
 		Headers:     map[string]string{"Authorization": "Bearer t0ken", "X-Source": "f2b-test"},
 	}, nil)
-	run(t, s, ban("192.0.2.1", func(a *engine.Action) { a.Fields = map[string]string{"user": "ro\"ot\n"} }))
+	notifytest.Run(t, s, ban("192.0.2.1", func(a *engine.Action) { a.Fields = map[string]string{"user": "ro\"ot\n"} }))
 	got := rec.requests()
 	if len(got) != 1 {
 		t.Fatalf("got %d requests", len(got))
@@ -297,18 +240,18 @@ func TestRetriesOn500ThenSucceeds(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, status(500), status(502))
 	s := newSink(t, &Arguments{URL: rec.srv.URL}, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	if n := len(rec.requests()); n != 3 {
 		t.Errorf("got %d requests, want 3", n)
 	}
-	wantStats(t, s, map[string]int64{"webhook_sent": 1, "webhook_failed": 0, "webhook_retried": 2})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 1, "webhook_failed": 0, "webhook_retried": 2})
 }
 
 func TestRetryAfterOn429(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, status(429, "Retry-After", "1"))
 	s := newSink(t, &Arguments{URL: rec.srv.URL}, nil)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	got := rec.requests()
 	if len(got) != 2 {
 		t.Fatalf("got %d requests, want 2", len(got))
@@ -317,7 +260,7 @@ func TestRetryAfterOn429(t *testing.T) {
 	if gap := got[1].At.Sub(got[0].At); gap < time.Second {
 		t.Errorf("retried after %v, before the server's Retry-After of 1s", gap)
 	}
-	wantStats(t, s, map[string]int64{"webhook_sent": 1, "webhook_retried": 1})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 1, "webhook_retried": 1})
 }
 
 func TestRetryAfterParsing(t *testing.T) {
@@ -348,13 +291,13 @@ func TestRetryAfterParsing(t *testing.T) {
 func TestNoRetryOnClientErrorsAndRedirects(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, status(400), status(302, "Location", "https://elsewhere.example/"))
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, &Arguments{URL: rec.srv.URL}, &logs)
-	run(t, s, ban("192.0.2.1"), ban("192.0.2.2"))
+	notifytest.Run(t, s, ban("192.0.2.1"), ban("192.0.2.2"))
 	if n := len(rec.requests()); n != 2 {
 		t.Errorf("got %d requests, want one per action", n)
 	}
-	wantStats(t, s, map[string]int64{"webhook_sent": 0, "webhook_failed": 2, "webhook_retried": 0})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 0, "webhook_failed": 2, "webhook_retried": 0})
 	for _, want := range []string{"HTTP 400 Bad Request: answer 400", "redirects are not followed"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
@@ -371,29 +314,29 @@ func TestTimeout(t *testing.T) {
 		}
 	}
 	rec := newRecorder(t, hang)
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, &Arguments{URL: rec.srv.URL, Timeout: "200ms"}, &logs)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	// The first request timed out, the retry got an answer.
 	if n := len(rec.requests()); n != 2 {
 		t.Errorf("got %d requests, want 2", n)
 	}
-	wantStats(t, s, map[string]int64{"webhook_sent": 1, "webhook_retried": 1})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 1, "webhook_retried": 1})
 	if !strings.Contains(logs.String(), "no answer within 200ms") {
 		t.Errorf("log does not name the timeout:\n%s", logs.String())
 	}
 
 	rec = newRecorder(t, hang)
 	s = newSink(t, &Arguments{URL: rec.srv.URL, Timeout: "200ms", RetryFor: "0s"}, nil)
-	run(t, s, ban("192.0.2.1"))
-	wantStats(t, s, map[string]int64{"webhook_sent": 0, "webhook_failed": 1, "webhook_retried": 0})
+	notifytest.Run(t, s, ban("192.0.2.1"))
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 0, "webhook_failed": 1, "webhook_retried": 0})
 }
 
 func TestQueueOverflowDropsOldest(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) { <-release })
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, &Arguments{URL: rec.srv.URL, QueueSize: 2}, &logs)
 	in := make(chan engine.Event)
 	done := make(chan error, 1)
@@ -419,7 +362,7 @@ func TestQueueOverflowDropsOldest(t *testing.T) {
 	if strings.Join(hosts, " ") != "192.0.2.1 192.0.2.4 192.0.2.5" {
 		t.Errorf("sent %v, want the first (in flight) and the two newest", hosts)
 	}
-	wantStats(t, s, map[string]int64{"webhook_sent": 3, "webhook_dropped": 2})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_sent": 3, "webhook_dropped": 2})
 	if !strings.Contains(logs.String(), "delivery queue full") {
 		t.Errorf("drops not logged:\n%s", logs.String())
 	}
@@ -441,25 +384,7 @@ func TestSlowServerDoesNotBlockRun(t *testing.T) {
 	defer close(release)
 	s := newSink(t, &Arguments{URL: rec.srv.URL, QueueSize: 100, Timeout: "1m"}, nil)
 	s.drain = 300 * time.Millisecond
-	in := make(chan engine.Event) // unbuffered: each send waits for Run
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background(), in, nil) }()
-	for i := range 1000 {
-		select {
-		case in <- ban(fmt.Sprintf("198.51.%d.%d", i/250, i%250+1)):
-		case <-time.After(10 * time.Second):
-			t.Fatalf("Run stopped reading its input at event %d while the server hangs", i)
-		}
-	}
-	close(in)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after the drain timeout")
-	}
+	notifytest.Flood(t, s, 1000, func(i int) engine.Event { return ban(fmt.Sprintf("198.51.%d.%d", i/250, i%250+1)) })
 	st := s.Stats()
 	if st["webhook_sent"] != 0 || st["webhook_dropped"] != 1000 {
 		t.Errorf("stats = %v, want all 1000 dropped (900 on overflow, the rest at the stop)", st)
@@ -474,22 +399,7 @@ func TestHardStop(t *testing.T) {
 		<-r.Context().Done()
 	})
 	s := newSink(t, &Arguments{URL: rec.srv.URL, Timeout: "1m"}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	in := make(chan engine.Event, 2)
-	in <- ban("192.0.2.1")
-	in <- ban("192.0.2.2")
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, in, nil) }()
-	time.Sleep(50 * time.Millisecond)
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v, want a cancellation", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run ignored the hard stop")
-	}
+	notifytest.HardStop(t, s, ban("192.0.2.1"), ban("192.0.2.2"))
 	if got := s.Stats()["webhook_dropped"]; got != 2 {
 		t.Errorf("dropped = %d, want 2", got)
 	}
@@ -498,17 +408,17 @@ func TestHardStop(t *testing.T) {
 func TestSecretsNeverLogged(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, status(500), status(401))
-	var logs syncBuffer
+	var logs notifytest.Logs
 	s := newSink(t, &Arguments{
 		URL:     rec.srv.URL + "/services/T000/B000/URLSECRET?token=QUERYSECRET",
 		Headers: map[string]string{"Authorization": "Bearer HEADERSECRET"},
 	}, &logs)
-	run(t, s, ban("192.0.2.1"))
+	notifytest.Run(t, s, ban("192.0.2.1"))
 	// And a network error, whose Go text quotes the URL.
 	dead := newRecorder(t)
 	dead.srv.Close()
 	s2 := newSink(t, &Arguments{URL: dead.srv.URL + "/URLSECRET", RetryFor: "0s"}, &logs)
-	run(t, s2, ban("192.0.2.1"))
+	notifytest.Run(t, s2, ban("192.0.2.1"))
 	out := logs.String()
 	for _, secret := range []string{"URLSECRET", "QUERYSECRET", "HEADERSECRET"} {
 		if strings.Contains(out, secret) {
@@ -518,15 +428,15 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if !strings.Contains(out, "endpoint=http://127.0.0.1:") || !strings.Contains(out, "HTTP 401") {
 		t.Errorf("log does not say where and what failed:\n%s", out)
 	}
-	wantStats(t, s, map[string]int64{"webhook_failed": 1, "webhook_retried": 1})
-	wantStats(t, s2, map[string]int64{"webhook_failed": 1})
+	notifytest.WantStats(t, s, map[string]int64{"webhook_failed": 1, "webhook_retried": 1})
+	notifytest.WantStats(t, s2, map[string]int64{"webhook_failed": 1})
 }
 
 func TestOnAndRestored(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t)
 	s := newSink(t, &Arguments{URL: rec.srv.URL, On: []string{"prolong"}}, nil)
-	run(t, s,
+	notifytest.Run(t, s,
 		ban("192.0.2.1"),
 		ban("192.0.2.2", func(a *engine.Action) { a.Type = engine.Prolong; a.Restored = true }),
 		ban("192.0.2.3", func(a *engine.Action) { a.Type = engine.Prolong }),
@@ -585,31 +495,13 @@ func TestNewErrors(t *testing.T) {
 
 func TestRegisterDecodesHCL(t *testing.T) {
 	t.Parallel()
-	r := engine.NewRegistry()
-	Register(r)
-	reg, ok := r.Lookup("sink", "webhook")
-	if !ok || reg.In != engine.KindAction {
-		t.Fatal("sink webhook not registered for actions")
-	}
 	src := `
 url     = "https://hooks.example.org/f2b"
 format  = "discord"
 headers = { X-Token = "abc" }
 on      = ["ban", "unban"]
 `
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	args := reg.NewArgs()
-	if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, err := reg.Build(engine.Options{ID: "sink.chat"}, args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := st.(*Sink)
+	s := fwtest.Build(t, Register, "webhook", src, engine.Options{ID: "sink.chat"}).(*Sink)
 	if s.method != "POST" || s.format != "discord" || s.timeout != 10*time.Second || s.retry.For != 10*time.Minute ||
 		s.queue.Limit() != 1000 || s.headers.Get("X-Token") != "abc" || s.endpoint != "https://hooks.example.org" {
 		t.Errorf("decoded sink = %+v", s)

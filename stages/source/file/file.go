@@ -142,7 +142,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindLine,
 		Summary: "reads log files named by paths and globs",
 		NewArgs: func() any { return DefaultArguments() },
-		Build:   func(o engine.Options, a any) (engine.Stage, error) { return New(o, a.(*Arguments)) },
+		Build:   engine.Build(New),
 	})
 }
 

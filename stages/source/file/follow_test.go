@@ -15,6 +15,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 	"github.com/f2bproject/f2b/stages/source/lines"
 )
 
@@ -281,7 +282,7 @@ func TestRestartResumes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
-	store := newMemStore()
+	store := memstore.New()
 	opts := engine.Options{ID: "source.app", Store: store}
 	args := func() *Arguments { return &Arguments{Paths: []string{log}, From: FromStart, PollInterval: "50ms"} }
 	const n = 3000
@@ -305,8 +306,8 @@ func TestRestartResumes(t *testing.T) {
 	r1 := follow(t, opts, args())
 	r1.wait(100)
 	got := r1.stop()
-	if len(store.snapshot()) != 1 {
-		t.Fatalf("saved positions = %d, want 1", len(store.snapshot()))
+	if len(store.Positions()) != 1 {
+		t.Fatalf("saved positions = %d, want 1", len(store.Positions()))
 	}
 	time.Sleep(20 * time.Millisecond) // lines are appended while stopped
 	r2 := follow(t, opts, args())
@@ -328,7 +329,7 @@ func TestRotatedWhileDown(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "auth.log")
-	store := newMemStore()
+	store := memstore.New()
 	opts := engine.Options{ID: "source.auth", Store: store}
 	args := func() *Arguments { return &Arguments{Paths: []string{log}, PollInterval: "50ms"} }
 	write(t, log, "")
@@ -370,7 +371,7 @@ func TestChangedFirstLineReadFromStart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
-	store := newMemStore()
+	store := memstore.New()
 	opts := engine.Options{ID: "source.app", Store: store}
 	args := func() *Arguments { return &Arguments{Paths: []string{log}, From: FromStart} }
 	write(t, log, "a\nb\n")
@@ -409,7 +410,7 @@ func TestRewindRecounts(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
-	store := newMemStore()
+	store := memstore.New()
 	clock := &fakeClock{now: time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)}
 	t0 := clock.Now()
 	opts := engine.Options{ID: "source.app", Store: store, Clock: clock, Rewind: 5 * time.Minute}
@@ -541,7 +542,7 @@ func TestStopLeavesNothingRunning(t *testing.T) {
 		log := filepath.Join(dir, "app.log")
 		write(t, log, "a\n")
 		before := runtime.NumGoroutine()
-		r := follow(t, engine.Options{Store: newMemStore()}, &Arguments{Paths: []string{filepath.Join(dir, "*.log")}, Backend: b.name, From: FromStart, PollInterval: "50ms"})
+		r := follow(t, engine.Options{Store: memstore.New()}, &Arguments{Paths: []string{filepath.Join(dir, "*.log")}, Backend: b.name, From: FromStart, PollInterval: "50ms"})
 		r.wait(1)
 		os.Rename(log, log+".old")
 		appendFile(t, log, "b\n")

@@ -3,7 +3,6 @@ package file
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -16,45 +15,6 @@ import (
 // waitFor is the generous limit of every wait for lines: never a timing
 // assertion, only a bound on a hang.
 const waitFor = 5 * time.Second
-
-// memStore is an in-memory engine.Store.
-type memStore struct {
-	mu    sync.Mutex
-	pos   map[string][]byte
-	saves int
-}
-
-func newMemStore() *memStore { return &memStore{pos: map[string][]byte{}} }
-
-func (m *memStore) Bans(string) ([]engine.BanRecord, error) { return nil, nil }
-func (m *memStore) Record([]*engine.Action) error           { return nil }
-
-func (m *memStore) Position(key string) ([]byte, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.pos[key]
-	return append([]byte(nil), v...), ok, nil
-}
-
-func (m *memStore) SavePositions(p map[string][]byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.saves++
-	for k, v := range p {
-		if v == nil {
-			delete(m.pos, k)
-		} else {
-			m.pos[k] = append([]byte(nil), v...)
-		}
-	}
-	return nil
-}
-
-func (m *memStore) snapshot() map[string][]byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.pos)
-}
 
 // fakeClock is the wall clock's timers with a settable Now.
 type fakeClock struct {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 	"github.com/f2bproject/f2b/logtime"
 )
 
@@ -150,7 +151,7 @@ func TestFromRecentOnlyFirstStart(t *testing.T) {
 	log := filepath.Join(dir, "a.log")
 	l := genLog(t, log, 600, recentNow.Add(-time.Hour), 6*time.Second, 0, 0, nil)
 	first := l.firstRecent(recentNow.Add(-10 * time.Minute))
-	store := newMemStore()
+	store := memstore.New()
 	clock := &fakeClock{now: recentNow}
 	opts := engine.Options{ID: "source.app", Store: store, Clock: clock, Rewind: 10 * time.Minute}
 	args := func() *Arguments {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 )
 
 // fakeJournalctl writes a script standing in for journalctl: start n
@@ -69,7 +70,7 @@ func TestRestartWithBackoff(t *testing.T) {
 *) printf '%%s\n' '%s'; exec sleep 60;;`,
 		entryJSON(1, "one"), entryJSON(2, "two"), entryJSON(3, "three")))
 	var logs syncBuffer
-	store := newMemStore()
+	store := memstore.New()
 	s := newSource(t, engine.Options{Store: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func(a *Arguments) {
 		a.Journalctl = jc
 		a.Match = []string{"_COMM=sshd"}
@@ -107,7 +108,7 @@ func TestRestartWithBackoff(t *testing.T) {
 			t.Errorf("start %d: args %q, want %s, --follow and the match last", i+1, runs[i], want)
 		}
 	}
-	if pos, _ := store.position("source.j"); pos.Cursor != "s=f;i=3;b=b;m=1;t=1;x=1" {
+	if pos, _ := savedPosition(store, "source.j"); pos.Cursor != "s=f;i=3;b=b;m=1;t=1;x=1" {
 		t.Errorf("saved position = %+v", pos)
 	}
 }
@@ -158,9 +159,9 @@ func TestMissingJournalctlRetries(t *testing.T) {
 func TestStopDuringRecount(t *testing.T) {
 	t.Parallel()
 	jc, dir := fakeJournalctl(t, fmt.Sprintf(`*) printf '%%s\n' '%s' '%s'; exec sleep 60;;`, entryJSON(2, "two"), entryJSON(3, "three")))
-	store := newMemStore()
+	store := memstore.New()
 	saved := position{Cursor: "s=f;i=5;b=b;m=1;t=1;x=1", Realtime: t0.Add(5 * time.Second).UnixMicro()}
-	store.pos["source.j"] = saved.encode()
+	store.PutPosition("source.j", saved.encode())
 	s := newSource(t, engine.Options{Store: store, Rewind: 8 * time.Second, Clock: fixedClock{now: t0.Add(10 * time.Second)}},
 		func(a *Arguments) { a.Journalctl = jc })
 	s.saveEvery = time.Millisecond
@@ -170,7 +171,7 @@ func TestStopDuringRecount(t *testing.T) {
 	if len(got) != 2 || !got[0].Recount || !got[1].Recount {
 		t.Fatalf("lines = %+v, want two recounts", got)
 	}
-	if pos, _ := store.position("source.j"); pos != saved {
+	if pos, _ := savedPosition(store, "source.j"); pos != saved {
 		t.Errorf("saved position = %+v, want it kept at %+v", pos, saved)
 	}
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))

@@ -70,7 +70,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindLine,
 		Summary: "reads the systemd journal through journalctl",
 		NewArgs: func() any { return &Arguments{From: FromEnd, Journalctl: "journalctl"} },
-		Build:   func(o engine.Options, a any) (engine.Stage, error) { return New(o, a.(*Arguments)) },
+		Build:   engine.Build(New),
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 )
 
 func defaults() *Arguments {
@@ -103,9 +104,9 @@ func TestCommand(t *testing.T) {
 			a.From = tt.from
 			a.Match = []string{"_COMM=sshd", "+", "_COMM=x"}
 			a.Directory = "/j"
-			store := newMemStore()
+			store := memstore.New()
 			if tt.saved != nil {
-				store.pos["source.j"] = tt.saved.encode()
+				store.PutPosition("source.j", tt.saved.encode())
 			}
 			s, err := New(engine.Options{ID: "source.j", Store: store, Rewind: tt.rewind, Replay: tt.replay, Clock: fixedClock{now: now}}, a)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 )
 
 // These tests read real journal files with the real journalctl. The files
@@ -332,7 +333,7 @@ func TestJournalCursorResume(t *testing.T) {
 	remote, journalctl := journalTools(t)
 	path := filepath.Join(t.TempDir(), "remote.journal")
 	writeJournal(t, remote, path, sshd(1, "1", "a"), sshd(2, "1", "b"), sshd(3, "1", "c"))
-	store := newMemStore()
+	store := memstore.New()
 	opts := engine.Options{ID: "source.sshd", Store: store}
 	files := func(a *Arguments) { a.Files = []string{path}; a.From = FromStart }
 
@@ -343,7 +344,7 @@ func TestJournalCursorResume(t *testing.T) {
 		t.Fatalf("first run = %q", texts(got))
 	}
 	cs := cursors(t, journalctl, path)
-	pos, ok := store.position("source.sshd")
+	pos, ok := savedPosition(store, "source.sshd")
 	if !ok || pos.Cursor != cs[2] || pos.Realtime != t0.Add(3*time.Second).UnixMicro() {
 		t.Fatalf("saved position = %+v (%v), want the third entry's cursor %s", pos, ok, cs[2])
 	}
@@ -357,7 +358,7 @@ func TestJournalCursorResume(t *testing.T) {
 		t.Errorf("resumed run = %q, want only the entries after the saved cursor", texts(got))
 	}
 	cs = cursors(t, journalctl, path)
-	if pos, _ := store.position("source.sshd"); pos.Cursor != cs[4] {
+	if pos, _ := savedPosition(store, "source.sshd"); pos.Cursor != cs[4] {
 		t.Errorf("saved position after the second run = %+v, want %s", pos, cs[4])
 	}
 	if st := s.Stats(); st["lines"] != 2 || st["recount"] != 0 {
@@ -383,8 +384,8 @@ func TestJournalRewind(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			store := newMemStore()
-			store.pos["source.j"] = saved.encode()
+			store := memstore.New()
+			store.PutPosition("source.j", saved.encode())
 			s := newSource(t, engine.Options{Store: store, Rewind: 8 * time.Second, Clock: clock}, func(a *Arguments) { a.Files = []string{path} })
 			r := start(s)
 			got := r.lines(t, 4)
@@ -400,7 +401,7 @@ func TestJournalRewind(t *testing.T) {
 			if st := s.Stats(); st["lines"] != 2 || st["recount"] != 2 {
 				t.Errorf("stats = %v", st)
 			}
-			if pos, _ := store.position("source.j"); pos.Cursor != cs[4] {
+			if pos, _ := savedPosition(store, "source.j"); pos.Cursor != cs[4] {
 				t.Errorf("saved position = %+v, want the last entry's %s", pos, cs[4])
 			}
 		})

@@ -22,7 +22,7 @@ func Register(r *engine.Registry) {
 		Out:     engine.KindLine,
 		Summary: "reads log lines from standard input",
 		NewArgs: func() any { return &Arguments{} },
-		Build:   func(o engine.Options, a any) (engine.Stage, error) { return New(o, a.(*Arguments)) },
+		Build:   engine.Build(New),
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 )
 
 // Counter is what the suite needs of a counter.
@@ -24,7 +25,7 @@ type Counter interface {
 type Harness struct {
 	t     testing.TB
 	C     Counter
-	Store *Store
+	Store *memstore.Store
 	In    chan engine.Event
 
 	out  chan engine.Event
@@ -39,7 +40,7 @@ type Harness struct {
 // Start runs c with input buffer size buf; events are queued before Run
 // starts, so they are all at hand at once. store is the counter's store,
 // nil for none.
-func Start(t testing.TB, c Counter, store *Store, buf int, events ...engine.Event) *Harness {
+func Start(t testing.TB, c Counter, store *memstore.Store, buf int, events ...engine.Event) *Harness {
 	t.Helper()
 	h := &Harness{
 		t:     t,

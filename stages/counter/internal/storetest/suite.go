@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/internal/memstore"
 	"github.com/f2bproject/f2b/stages/counter/jailerr"
 )
 
@@ -95,7 +96,7 @@ func stop(t testing.TB, h *Harness) {
 // sent (the harness checks the order), and the store ends up with the ban
 // as ended history.
 func testSavedBeforeSent(t *testing.T, build Build) {
-	store := NewStore()
+	store := memstore.New()
 	c := NewCounter(t, build, store, nil)
 	now := time.Now()
 	h := Start(t, c, store, 16)
@@ -122,7 +123,7 @@ func testSavedBeforeSent(t *testing.T, build Build) {
 // (restored) and saved as ended; ended ones are history only. A second
 // start restores only what still runs.
 func testRestore(t *testing.T, build Build) {
-	store := NewStore()
+	store := memstore.New()
 	now := time.Now()
 	rec := func(host string, start, end time.Time, bt time.Duration, count int) engine.BanRecord {
 		return engine.BanRecord{Jail: Jail, Host: addr(host), HostText: host, Start: start, End: end,
@@ -192,7 +193,7 @@ func testRestore(t *testing.T, build Build) {
 // testFloors: failures at or before the start of a saved ban of their host
 // are lines read again on start; they are not counted. Later ones are.
 func testFloors(t *testing.T, build Build) {
-	store := NewStore()
+	store := memstore.New()
 	now := time.Now()
 	ended := engine.BanRecord{Jail: Jail, Host: addr(hostC), Start: now.Add(-3 * time.Minute),
 		End: now.Add(-150 * time.Second), BanTime: 30 * time.Second, BanCount: 1, Ended: true}
@@ -219,7 +220,7 @@ func testFloors(t *testing.T, build Build) {
 
 // testManual: ban, unban and unban-all by hand, each saved and sent.
 func testManual(t *testing.T, build Build) {
-	store := NewStore()
+	store := memstore.New()
 	c := NewCounter(t, build, store, nil)
 	h := Start(t, c, store, 16)
 	ctx := t.Context()
@@ -307,7 +308,7 @@ func testManual(t *testing.T, build Build) {
 // testStoreErrors: a failing store does not stop bans; the failures are
 // counted and logged once per run of the same error.
 func testStoreErrors(t *testing.T, build Build) {
-	store := NewStore()
+	store := memstore.New()
 	var errs atomic.Int64
 	c := NewCounter(t, build, store, &errs)
 	h := Start(t, c, store, 16)
@@ -346,7 +347,7 @@ func testStoreErrors(t *testing.T, build Build) {
 // hand, is saved in a few Record calls, not one per ban.
 func testGroupCommit(t *testing.T, build Build) {
 	const hosts, each = 1000, 5
-	store := NewStore()
+	store := memstore.New()
 	c := NewCounter(t, build, store, nil)
 	now := time.Now()
 	var evs []engine.Event
@@ -373,7 +374,7 @@ func testGroupCommit(t *testing.T, build Build) {
 // testNotRunning: manual commands before Run starts fail with
 // ErrNotRunning, naming the jail.
 func testNotRunning(t *testing.T, build Build) {
-	c := NewCounter(t, build, NewStore(), nil)
+	c := NewCounter(t, build, memstore.New(), nil)
 	ctx := t.Context()
 	err := c.Ban(ctx, addr(hostA))
 	if !errors.Is(err, jailerr.ErrNotRunning) || err.Error() != "jail sshd is not running" {
@@ -405,7 +406,7 @@ func testNilStore(t *testing.T, build Build) {
 // testCancelledCall: a manual command gives way to its context while Run
 // is stuck sending to a consumer that does not read.
 func testCancelledCall(t *testing.T, build Build) {
-	c := NewCounter(t, build, NewStore(), nil)
+	c := NewCounter(t, build, memstore.New(), nil)
 	in := make(chan engine.Event, 4)
 	out := make(chan engine.Event) // nobody reads
 	ctx, cancel := context.WithCancel(t.Context())

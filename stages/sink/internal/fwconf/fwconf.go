@@ -38,18 +38,7 @@ func Register[A any, S engine.Stage](r *engine.Registry, typ, summary string, ne
 		Out:     engine.KindNone,
 		Summary: summary,
 		NewArgs: func() any { return newArgs() },
-		Build: func(opts engine.Options, args any) (engine.Stage, error) {
-			a, ok := args.(*A)
-			if !ok {
-				return nil, fmt.Errorf("sink %q: arguments are %T, want %T", typ, args, (*A)(nil))
-			}
-			s, err := build(opts, a)
-			if err != nil {
-				// Not s: a nil *Sink in an engine.Stage is not a nil Stage.
-				return nil, err
-			}
-			return s, nil
-		},
+		Build:   engine.Build(build),
 	})
 }
 

@@ -1,8 +1,9 @@
-// Package storetest is the counters' test kit for persistence: an
-// in-memory engine.Store that remembers what it saved, and a suite that
-// runs a counter against it (restore, save-before-send, group commit,
-// manual commands).
-package storetest
+// Package memstore is an in-memory engine.Store for tests: it keeps ban
+// records with the rules of the daemon's store (package state) and source
+// positions, and remembers which actions it was handed, so tests of
+// counters and sources check what they saved without a database file.
+// It is not for production: nothing survives the process.
+package memstore
 
 import (
 	"maps"
@@ -31,8 +32,8 @@ type Store struct {
 
 var _ engine.Store = (*Store)(nil)
 
-// NewStore returns an empty store.
-func NewStore() *Store {
+// New returns an empty store.
+func New() *Store {
 	return &Store{
 		recs:      map[string]map[netip.Addr]engine.BanRecord{},
 		saved:     map[*engine.Action]bool{},
@@ -140,7 +141,7 @@ func (s *Store) Position(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.positions[key]
-	return v, ok, nil
+	return slices.Clone(v), ok, nil
 }
 
 // SavePositions implements engine.Store.
@@ -151,10 +152,24 @@ func (s *Store) SavePositions(positions map[string][]byte) error {
 		if v == nil {
 			delete(s.positions, k)
 		} else {
-			s.positions[k] = v
+			s.positions[k] = slices.Clone(v)
 		}
 	}
 	return nil
+}
+
+// PutPosition stores value under key as if saved by an earlier run.
+func (s *Store) PutPosition(key string, value []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.positions[key] = slices.Clone(value)
+}
+
+// Positions returns a copy of the saved positions, key → value.
+func (s *Store) Positions() map[string][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.positions)
 }
 
 func (s *Store) jail(name string) map[netip.Addr]engine.BanRecord {
