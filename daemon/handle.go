@@ -10,6 +10,7 @@ import (
 
 	"github.com/f2bproject/f2b/control"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/jailerr"
 )
 
 // Handle answers one control request (it implements control.Handler).
@@ -230,3 +231,6 @@ func sortBans(bans []engine.BanInfo) {
 		return a.Host.Compare(b.Host)
 	})
 }
+
+// isAlreadyBanned tells a ban of a host the jail has banned already.
+func isAlreadyBanned(err error) bool { return errors.Is(err, jailerr.ErrAlreadyBanned) }
