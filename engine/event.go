@@ -80,11 +80,34 @@ type Line struct {
 
 // Failure is one failure of one host, found by a matcher.
 type Failure struct {
-	Matcher  string            // node ID of the matcher, e.g. "matcher.sshd"
-	Host     netip.Addr        // the failing address (IPv4-mapped IPv6 unmapped)
-	HostText string            // the host exactly as written in the log
-	Fields   map[string]string // named captures (<F-USER> is "user"), nil when none
-	Lines    []string          // the matched line(s)
+	Matcher  string     // node ID of the matcher, e.g. "matcher.sshd"
+	Host     netip.Addr // the failing address (IPv4-mapped IPv6 unmapped)
+	HostText string     // the host exactly as written in the log
+	// Fields are the named captures (<F-USER> is "user"), nil when none.
+	// A matcher may leave it nil and set Names and Values instead: read
+	// the captures with Captures, which sees both.
+	Fields map[string]string
+	// Names and Values are the named captures without a map, which costs
+	// more to build than anything else about a failure while only the
+	// failure that completes a ban (or opens a ticket) is ever asked for
+	// its captures: Values[i] is the capture named Names[i]. Names is
+	// shared by many failures and must not be changed. Names nil means no
+	// captures (Captures is nil); empty but not nil, none captured.
+	Names, Values []string
+	Lines         []string // the matched line(s)
+}
+
+// Captures returns the named captures of f as a map: Fields when set,
+// else a new map of Names and Values (nil when Names is nil).
+func (f *Failure) Captures() map[string]string {
+	if f.Fields != nil || f.Names == nil {
+		return f.Fields
+	}
+	m := make(map[string]string, len(f.Names))
+	for i, k := range f.Names {
+		m[k] = f.Values[i]
+	}
+	return m
 }
 
 // ActionType says what a counter decided.

@@ -95,6 +95,12 @@ type Options struct {
 	// still set), for a caller that only counts failures: building them is
 	// most of the cost of a failure.
 	NoDetails bool
+	// CompactFields leaves Failure.Fields nil and sets Names and Values
+	// instead (the same captures, without building a map), for a caller
+	// that reads the captures of few failures. Values and Lines are then
+	// cut from blocks shared by many failures: a caller that keeps them
+	// long should copy them (one kept keeps its block).
+	CompactFields bool
 	// Resolve turns a host name (a <HOST> that is no address, with usedns
 	// yes or warn) into addresses; each gives one failure. Nil keeps the
 	// name: one failure with an invalid Host and the name as ID.
@@ -145,6 +151,10 @@ type Failure struct {
 	// <F-ALT_X> groups fill "x"; <F-TUPLE_X> groups make "x" a Python
 	// tuple literal.
 	Fields map[string]string
+	// Names and Values replace Fields with Options.CompactFields: Values[i]
+	// is the field named Names[i]. Names is shared by many failures and
+	// must not be changed; it is empty but not nil when no field is set.
+	Names, Values []string
 	// Users are the user names seen on the connection (<F-USER>), sorted.
 	Users []string
 	// Attempts is the number of lines behind the failure (fail2ban's
@@ -231,6 +241,12 @@ type Filter struct {
 	// text needs no copy.
 	line     string
 	timedOut bool
+	// names are the Failure.Names handed out so far (CompactFields), for
+	// each set of keys: failures mostly share a few.
+	names []nameSet
+	// slab is where CompactFields failures' Values and Lines are cut
+	// from: one allocation for hundreds of failures.
+	slab []string
 }
 
 // New compiles a definition. Every bad regex is reported, each error
@@ -1214,7 +1230,7 @@ func (f *Filter) snapshot(out *Failure, fail *dict) {
 	if ms, ok := fail.get(kMatches).lines(); ok {
 		out.Attempts = len(ms)
 		if !f.opts.NoDetails {
-			out.Lines = make([]string, len(ms))
+			out.Lines = f.strings(len(ms))
 			for i, t := range ms {
 				out.Lines[i] = f.lineText(t)
 			}
@@ -1224,6 +1240,13 @@ func (f *Filter) snapshot(out *Failure, fail *dict) {
 		out.ID = out.Host.String()
 	}
 	if f.opts.NoDetails {
+		return
+	}
+	if f.opts.CompactFields {
+		f.compactFields(out, fail)
+		if u, ok := fail.get(kUsers).users(); ok {
+			out.Users = u.sorted()
+		}
 		return
 	}
 	n := 0

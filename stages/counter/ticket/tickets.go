@@ -16,13 +16,14 @@ func (c *Counter) openTicket(tk *ticket, ts float64, t time.Time, f *engine.Fail
 	c.setLast(tk, t)
 	tk.matches = c.mem.PutStrings(f.Lines)
 	info := append(c.scratch[:0], f.HostText)
-	for k, v := range f.Fields {
+	fields := f.Captures()
+	for k, v := range fields {
 		info = append(info, k, v)
 	}
 	tk.info = c.mem.PutStrings(info)
 	clear(info)
 	c.scratch = info[:0]
-	if f.Fields == nil {
+	if fields == nil {
 		tk.flags |= tkNilFields
 	}
 }

@@ -189,7 +189,7 @@ func (c *Counter) ban(k hostKey, host netip.Addr, r ring, p, s int, t time.Time,
 	}
 
 	c.release(r.h)
-	c.newBan(k, host, r.h, f.HostText, f.Fields, start, m, matches)
+	c.newBan(k, host, r.h, f.HostText, f.Captures(), start, m, matches)
 	// A late failure can make a ban that has ended already.
 	c.expire(now)
 }

@@ -166,6 +166,10 @@ func New(opts engine.Options, args *Arguments) (*Matcher, error) {
 		MatchTimeout:    budget,
 		RejectAmbiguous: args.RejectAmbiguous,
 		TrimDateBlanks:  args.TrimDateBlanks == nil || *args.TrimDateBlanks,
+		// Counters read the captures of few failures (the one that
+		// completes a ban, a ticket's first): a map for each would be
+		// the largest cost of a failure.
+		CompactFields: true,
 		Resolve: func(name string) []netip.Addr {
 			addrs := m.dns.resolve(context.Background(), name)
 			if len(addrs) == 0 {
@@ -368,7 +372,8 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.E
 			Matcher:  m.opts.ID,
 			Host:     f.Host,
 			HostText: f.HostText,
-			Fields:   f.Fields,
+			Names:    f.Names,
+			Values:   f.Values,
 			Lines:    f.Lines,
 		}}
 		if !send(ev) {

@@ -76,7 +76,7 @@ func TestDateIsCutBeforeRegexes(t *testing.T) {
 	if len(evs) != 2 {
 		t.Fatalf("got %d failures, want 2", len(evs))
 	}
-	if got := evs[0].Failure; got.Host.String() != "203.0.113.7" || got.Fields["user"] != "root" || got.Matcher != "matcher.t" {
+	if got := evs[0].Failure; got.Host.String() != "203.0.113.7" || got.Captures()["user"] != "root" || got.Matcher != "matcher.t" {
 		t.Errorf("first failure = %+v", got)
 	}
 	if want := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC); !evs[0].Time.Equal(want) {
