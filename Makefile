@@ -11,9 +11,15 @@ build:
 	$(GO) build -o $(BIN) ./cmd/f2b
 
 # Unit tests, golden files, replay cases, examples and fuzz seed corpora,
-# with the race detector.
-test: fmt-check vet
+# with the race detector. As root, the real parts the tests drive (nftables,
+# iptables, ipset, ufw, systemd-journal-remote) are installed first, one
+# apt-get at a time, rather than by test packages racing for dpkg's lock.
+test: fmt-check vet test-deps
 	$(GO) test -race -count=1 $(PKGS)
+
+.PHONY: test-deps
+test-deps:
+	@if [ "$$(id -u)" = 0 ]; then scripts/firewall-tools.sh >/dev/null && scripts/journal-tools.sh >/dev/null; fi
 
 vet:
 	$(GO) vet $(PKGS)

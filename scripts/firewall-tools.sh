@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the firewall tools the firewall sinks drive and their tests use:
-# nftables (nft), iptables and ipset. Idempotent and quiet: installs only
+# nftables (nft), iptables, ipset and ufw. Idempotent and quiet: installs only
 # what is missing, runs apt-get update only when the install fails (no
 # package lists yet), and prints the path of nft.
 #
@@ -8,7 +8,7 @@
 set -euo pipefail
 
 # binary:package pairs; a package is installed when its binary is missing.
-want=(nft:nftables iptables:iptables ipset:ipset)
+want=(nft:nftables iptables:iptables ipset:ipset ufw:ufw)
 missing=()
 for pair in "${want[@]}"; do
   bin=${pair%%:*}
@@ -20,9 +20,11 @@ done
 
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-    apt-get update >/dev/null 2>&1 || true
-    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for the dpkg lock rather than fail when another install runs.
+  apt=(apt-get -o DPkg::Lock::Timeout=300)
+  if ! "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+    "${apt[@]}" update >/dev/null 2>&1 || true
+    "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
 

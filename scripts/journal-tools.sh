@@ -9,9 +9,11 @@ set -euo pipefail
 bin=/lib/systemd/systemd-journal-remote
 if [ ! -x "$bin" ]; then
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y --no-install-recommends systemd-journal-remote >/dev/null 2>&1; then
-    apt-get update >/dev/null 2>&1 || true
-    apt-get install -y --no-install-recommends systemd-journal-remote >/dev/null
+  # Wait for the dpkg lock rather than fail when another install runs.
+  apt=(apt-get -o DPkg::Lock::Timeout=300)
+  if ! "${apt[@]}" install -y --no-install-recommends systemd-journal-remote >/dev/null 2>&1; then
+    "${apt[@]}" update >/dev/null 2>&1 || true
+    "${apt[@]}" install -y --no-install-recommends systemd-journal-remote >/dev/null
   fi
 fi
 if [ ! -x "$bin" ]; then

@@ -204,14 +204,14 @@ func NeedPackage(tb testing.TB, bin, pkg string) string {
 		return p
 	}
 	install := func() ([]byte, error) {
-		cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", pkg)
+		cmd := exec.Command("apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends", pkg)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		return cmd.CombinedOutput()
 	}
 	out, err := install()
 	if err != nil {
 		// No package lists yet: update them once and try again.
-		exec.Command("apt-get", "update").Run()
+		exec.Command("apt-get", "-o", "DPkg::Lock::Timeout=300", "update").Run()
 		out, err = install()
 	}
 	p, ferr := lookpath.Find(bin)
