@@ -346,6 +346,13 @@ func TestQueueOverflowDropsOldest(t *testing.T) {
 	for i := 2; i <= 5; i++ {
 		in <- ban(fmt.Sprintf("192.0.2.%d", i))
 	}
+	// NOTE: Run has received the fifth action but may not have queued it
+	// yet; release the server only once both drops happened, or the worker
+	// could take 3 first and leave room for 5.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.queue.Dropped() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	close(in)
 	close(release)
 	if err := <-done; err != nil {
