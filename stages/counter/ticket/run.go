@@ -13,15 +13,6 @@ import (
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
-const (
-	// rebuildMin is the peak number of hosts from which the host table is
-	// rebuilt once it has shrunk to a quarter, and rebuildMinBytes the
-	// size of the arena from which it is rebuilt once a quarter of it is
-	// in use: freed memory is reused, but given back only by a rebuild.
-	rebuildMin      = 4096
-	rebuildMinBytes = 8 << 20
-)
-
 // Run implements engine.Stage. It reads failures until in closes and then
 // returns nil without lifting any ban; it returns ctx's error on a hard stop.
 // With a store it first restores the saved bans, and saves every action
@@ -369,8 +360,7 @@ func (c *Counter) sweep(now time.Time) {
 	}
 	c.lastSweep = c.now
 	c.sinceSweep = 0
-	if c.peak >= rebuildMin && c.hosts.Len() <= c.peak/4 ||
-		c.mem.Footprint() >= rebuildMinBytes && c.mem.InUse() <= c.mem.Footprint()/4 {
+	if offheap.Shrink(c.peak, c.hosts.Len(), c.mem) {
 		c.rebuild()
 	}
 }

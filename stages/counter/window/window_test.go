@@ -14,6 +14,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -750,7 +751,7 @@ func TestPurge(t *testing.T) {
 // the rebuild carries all its lines.
 func TestRebuildKeepsWindows(t *testing.T) {
 	t.Parallel()
-	const burst = 2 * rebuildMin
+	const burst = 2 * offheap.ShrinkMinHosts
 	c := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 3 }), engine.LogClock{})
 	long := strings.Repeat("long line ", 10_000)
 	var evs []engine.Event

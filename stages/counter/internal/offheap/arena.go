@@ -245,3 +245,21 @@ func (a *Arena) Release() {
 	a.unused = nil
 	a.inUse, a.cut = 0, 0
 }
+
+// Thresholds of Shrink: below them a counter never rebuilds.
+// ShrinkMinHosts is the least peak number of hosts, ShrinkMinBytes the
+// least arena footprint.
+const (
+	ShrinkMinHosts = 4096
+	ShrinkMinBytes = 8 << 20
+)
+
+// Shrink reports whether a counter should copy its live hosts into a fresh
+// Table and Arena: freed memory is reused at once but given back to the
+// system only by such a rebuild. It is due once the table holds a quarter
+// of its peak hosts (peak at least 4096), or the arena uses a quarter of
+// what it has mapped (at least 8 MiB).
+func Shrink(peak, hosts int, mem *Arena) bool {
+	return peak >= ShrinkMinHosts && hosts <= peak/4 ||
+		mem.Footprint() >= ShrinkMinBytes && mem.InUse() <= mem.Footprint()/4
+}
