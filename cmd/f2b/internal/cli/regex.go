@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,11 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/f2bproject/f2b/dsl/fail2ban"
 	"github.com/f2bproject/f2b/failfilter"
@@ -141,13 +138,9 @@ type regexFailure struct {
 }
 
 func runRegex(opts *regexOptions) error {
-	// A run is a batch whose live heap is small (the configuration, the
-	// filter's state) while it allocates about the size of the log (its
-	// lines, each failure's connection): no collection until the heap
-	// reaches batchHeap (or a lower GOMEMLIMIT), so that a log of up to a
-	// few hundred megabytes goes through without one.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(min(debug.SetMemoryLimit(-1), batchHeap)))
+	// A run is a batch: its live heap is small while it allocates about
+	// the size of the log (see batchGC).
+	defer batchGC(batchHeap)()
 	loc := time.Local
 	if opts.timezone != "" {
 		var err error
@@ -194,7 +187,7 @@ func runRegex(opts *regexOptions) error {
 	out := bufio.NewWriter(opts.io.Out)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
-	sc := newChunkLines(in, chunkSize)
+	sc := lines.NewScanner(in)
 	emit := func(line string, no int64, fails []failfilter.Failure) error {
 		found := rep.add(no, line, fails)
 		if !opts.json {
@@ -387,113 +380,3 @@ func (r *regexReport) write(w io.Writer, what string, showMissed int) {
 		fmt.Fprintln(w, "`-")
 	}
 }
-
-// chunkLines splits a log into lines as lines.Scanner does (the same
-// lines, numbers and skipped overlong lines: regex_test checks it), but
-// reads it a chunk at a time into a buffer of its own and cuts the lines
-// out of it, without a copy or an allocation per line. The lines keep
-// their chunk alive, which the filter may keep substrings of anyway.
-type chunkLines struct {
-	r       io.Reader
-	buf     []byte // read, not yet made lines: buf[:n]
-	n       int
-	text    string // the complete lines of the last chunk
-	pos     int    // the next line in text
-	lineNo  int64
-	skipped int64
-	drop    bool // within an overlong line: drop until its end
-	err     error
-	size    int // the size of the chunks after the first
-}
-
-// batchHeap is the heap size at which a run of regex collects garbage.
-const batchHeap = 256 << 20
-
-// chunkSize is how much is read at a time (the first time firstChunk):
-// fresh memory costs as much to fault in as to fill, and big chunks cost
-// less per byte than small ones.
-const (
-	chunkSize  = 4 << 20
-	firstChunk = 256 << 10
-)
-
-func newChunkLines(r io.Reader, size int) *chunkLines {
-	// A small first chunk gets the lines going.
-	return &chunkLines{r: r, buf: make([]byte, min(size, firstChunk)), size: size}
-}
-
-// Next returns the next line without its line break ("\n" or "\r\n") and
-// its number; io.EOF at the end.
-func (c *chunkLines) Next() (string, int64, error) {
-	for {
-		if c.pos < len(c.text) {
-			rest := c.text[c.pos:]
-			i := strings.IndexByte(rest, '\n')
-			line := rest[:i]
-			c.pos += i + 1
-			c.lineNo++
-			if c.drop || len(line)+1 > lines.MaxLine+2 {
-				c.drop = false
-				c.skipped++
-				continue
-			}
-			return strings.TrimSuffix(line, "\r"), c.lineNo, nil
-		}
-		if c.err != nil {
-			return c.last()
-		}
-		c.fill()
-	}
-}
-
-// fill reads until buf holds a line break, the buffer is full or the input
-// ends, and makes the complete lines text.
-func (c *chunkLines) fill() {
-	for c.err == nil {
-		if c.n == len(c.buf) {
-			// A line as long as the buffer.
-			if c.n > lines.MaxLine+2 {
-				// Overlong whatever follows: keep nothing of it.
-				c.drop, c.n = true, 0
-			} else {
-				c.buf = append(c.buf, make([]byte, len(c.buf))...)
-			}
-		}
-		k, err := c.r.Read(c.buf[c.n:])
-		old := c.n
-		c.n += k
-		if err != nil {
-			c.err = err
-		}
-		if j := bytes.LastIndexByte(c.buf[old:c.n], '\n'); j >= 0 {
-			end := old + j + 1
-			// NOTE: the lines are a view of buf, which is never written
-			// again: the next chunk goes to a new buffer, the partial
-			// line after end is copied there.
-			c.text, c.pos = unsafe.String(unsafe.SliceData(c.buf), end), 0
-			next := make([]byte, max(len(c.buf), c.size))
-			c.n = copy(next, c.buf[end:c.n])
-			c.buf = next
-			return
-		}
-	}
-}
-
-// last returns the line after the last line break, then the error.
-func (c *chunkLines) last() (string, int64, error) {
-	if (c.n > 0 || c.drop) && errors.Is(c.err, io.EOF) {
-		line := string(c.buf[:c.n])
-		c.n = 0
-		c.lineNo++
-		if c.drop || len(line) > lines.MaxLine+2 {
-			c.drop = false
-			c.skipped++
-			return "", c.lineNo, c.err
-		}
-		return strings.TrimSuffix(line, "\r"), c.lineNo, nil
-	}
-	return "", c.lineNo, c.err
-}
-
-// Skipped returns how many overlong lines were skipped.
-func (c *chunkLines) Skipped() int64 { return c.skipped }

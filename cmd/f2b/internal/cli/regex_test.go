@@ -3,20 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/f2bproject/f2b/internal/loggen"
-	"github.com/f2bproject/f2b/stages/source/lines"
 )
 
 // stockConfig returns the stock /etc/fail2ban of Debian's package,
@@ -147,65 +143,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// TestChunkLines: the report's line reader gives the lines, numbers, skips
-// and errors of lines.Scanner, whatever the chunk size and the reads.
-func TestChunkLines(t *testing.T) {
-	long := strings.Repeat("x", lines.MaxLine+1) // +\n: one over the limit with \r
-	inputs := []string{
-		"", "a", "a\n", "a\nb", "a\r\n\r\nc\n", "\n\n", "\r", "a\r", "\xff\xfe bad\n",
-		"a\n" + long + "\nb\n", "a\n" + long, long + "x\n", long[:lines.MaxLine] + "\r\n", long + "\r\n" + "z",
-		long + long + "\n" + long + "xx" + "\nend",
-	}
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 200 {
-		var b strings.Builder
-		for range r.IntN(40) {
-			b.WriteString(strings.Repeat(string("ab\r"[r.IntN(3)]), r.IntN(30)))
-			if r.IntN(4) > 0 {
-				b.WriteByte('\n')
-			}
-		}
-		inputs = append(inputs, b.String())
-	}
-	type line struct {
-		s  string
-		no int64
-	}
-	scan := func(next func() (string, int64, error)) (out []line, err error) {
-		for {
-			s, no, err := next()
-			if err != nil {
-				return out, err
-			}
-			out = append(out, line{s, no})
-		}
-	}
-	for i, in := range inputs {
-		for _, size := range []int{1, 3, 64, chunkSize} {
-			want, werr := scan(lines.NewScanner(strings.NewReader(in)).Next)
-			sc := lines.NewScanner(strings.NewReader(in))
-			_, _ = scan(sc.Next)
-			c := newChunkLines(iotest.OneByteReader(strings.NewReader(in)), size)
-			if size > 3 {
-				c = newChunkLines(strings.NewReader(in), size)
-			}
-			got, gerr := scan(c.Next)
-			if !errors.Is(gerr, werr) || c.Skipped() != sc.Skipped() || len(got) != len(want) {
-				t.Fatalf("input %d, chunk %d: %d lines, %d skipped, %v; want %d, %d, %v", i, size, len(got), c.Skipped(), gerr, len(want), sc.Skipped(), werr)
-			}
-			for k := range got {
-				if got[k] != want[k] {
-					t.Fatalf("input %d, chunk %d: line %d = %.20q %d, want %.20q %d", i, size, k, got[k].s, got[k].no, want[k].s, want[k].no)
-				}
-			}
-		}
-	}
-	// A read error ends the lines with that error.
-	boom := errors.New("boom")
-	c := newChunkLines(io.MultiReader(strings.NewReader("a\nb"), iotest.ErrReader(boom)), 64)
-	if got, err := scan(c.Next); !errors.Is(err, boom) || len(got) != 1 {
-		t.Fatalf("got %v, %v", got, err)
-	}
 }

@@ -71,10 +71,11 @@ command runs.`,
 	return cmd
 }
 
-// replayHeap is the heap size at which a replay collects garbage. Not
+// batchHeap is the heap size at which a batch run (replay, regex) collects
+// garbage. Not
 // more: memory the heap has not used yet costs a page fault per page, as
 // much as a collection saves (measured: 512 MB is slower than 256 MB).
-const replayHeap = 256 << 20
+const batchHeap = 256 << 20
 
 // batchGC sets the collector for a batch run and returns the function that
 // restores its settings.
@@ -161,7 +162,7 @@ func runReplay(ctx context.Context, opts *replayOptions) error {
 		return &exitError{code: ExitInvalid, err: errors.New("invalid pipeline"), reported: true}
 	}
 
-	defer batchGC(replayHeap)()
+	defer batchGC(batchHeap)()
 	start := time.Now()
 	runErr := g.Run(ctx, engine.RunOptions{})
 	elapsed := time.Since(start)
