@@ -305,14 +305,7 @@ func (m *Matcher) Stats() map[string]int64 {
 // Run implements engine.Stage.
 func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
 	var last, mark time.Time // the last line time, and the last time sent on
-	send := func(ev engine.Event) bool {
-		select {
-		case out <- ev:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+	send := func(ev engine.Event) bool { return engine.Send(ctx, out, ev) }
 	for ev := range in {
 		for i := range ev.Lines {
 			if !m.line(&ev.Lines[i], &last, &mark, send) {

@@ -107,9 +107,7 @@ func ReadMerged(ctx context.Context, files []string, stdin io.Reader, logger *sl
 		if len(batch) == 0 {
 			return true
 		}
-		select {
-		case out <- engine.Event{Kind: engine.KindLine, Lines: batch}:
-		case <-ctx.Done():
+		if !engine.Send(ctx, out, engine.Event{Kind: engine.KindLine, Lines: batch}) {
 			return false
 		}
 		stats.Lines.Add(int64(len(batch)))
