@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unsafe"
 )
 
 // MaxLine is the longest line kept, in bytes. Longer lines are skipped:
@@ -24,8 +25,9 @@ const maxKept = MaxLine + 2
 // kept after (a failure's line in a ban) keeps its whole string alive.
 const bufSize = 64 << 10
 
-// Scanner reads lines from r. It reads a chunk at a time into a buffer it
-// reuses, makes the chunk's complete lines one string, and returns the
+// Scanner reads lines from r. It reads a chunk at a time into a buffer,
+// makes the chunk's complete lines one string (the buffer itself when the
+// read filled half of it, a copy when it was small), and returns the
 // lines as substrings of it: no allocation or copy per line.
 type Scanner struct {
 	r       io.Reader
@@ -97,8 +99,20 @@ func (s *Scanner) fill() {
 		}
 		if j := bytes.LastIndexByte(s.buf[old:s.n], '\n'); j >= 0 {
 			end := old + j + 1
-			// NOTE: a copy, so that the buffer can be read into again
-			// while the lines live on (receivers may keep them).
+			if end >= len(s.buf)/2 {
+				// A big read (a file read through, a burst): the buffer
+				// becomes the lines' string as it is, and a new one takes
+				// the partial line after them. The lines live on in
+				// receivers, so the old buffer is never written again.
+				s.text, s.pos = unsafe.String(&s.buf[0], end), 0
+				b := make([]byte, max(bufSize, s.n-end))
+				s.n = copy(b, s.buf[end:s.n])
+				s.buf = b
+				return
+			}
+			// NOTE: a small read (a live log, a line at a time) is copied,
+			// so that the buffer can be read into again while the lines
+			// live on, and a line does not keep a whole buffer alive.
 			s.text, s.pos = string(s.buf[:end]), 0
 			s.n = copy(s.buf, s.buf[end:s.n])
 			if len(s.buf) > bufSize && s.n <= bufSize {
