@@ -206,6 +206,8 @@ type Filter struct {
 	// first[c] has bit i set when failregex i (of the first 64) may match
 	// a buffer that starts with byte c; nil when every one may.
 	first *[256]uint64
+	// screen runs the literal checks of the first 64 failregexes at once.
+	screen *failregex.Screen
 
 	// State.
 	lastDate     time.Time
@@ -297,6 +299,11 @@ func New(def Definition, opts Options) (*Filter, error) {
 		f.fail = append(f.fail, r)
 	}
 	f.first = firstBytes(f.fail)
+	res := make([]*failregex.Regexp, len(f.fail))
+	for i, r := range f.fail {
+		res[i] = r.re
+	}
+	f.screen = failregex.NewScreen(res)
 	for i := range def.IgnoreRegex {
 		r, err := cs.ignore[i].r, cs.ignore[i].err
 		if err != nil {
@@ -424,7 +431,7 @@ func (f *Filter) newMatchers() {
 // state, for another goroutine or another log.
 func (f *Filter) Clone() *Filter {
 	g := &Filter{def: f.def, opts: f.opts, fail: f.fail, ignore: f.ignore, pref: f.pref,
-		none: f.none, raw: f.raw, budget: f.budget, first: f.first}
+		none: f.none, raw: f.raw, budget: f.budget, first: f.first, screen: f.screen}
 	if f.dates != nil {
 		g.dates = f.dates.Clone()
 	}
@@ -653,6 +660,16 @@ func (f *Filter) mayStart(buf string) uint64 {
 	return f.first[buf[0]]
 }
 
+// candidates returns the bit set of the failregexes (of the first 64)
+// that may match buf: those that may start with its first byte and whose
+// required literals it holds. Most lines of a log match no failregex, and
+// such a line then costs a few byte scans and no regex run at all: the
+// literal checks ahead of each regex's own run cost more in calls than in
+// scanning. The failregexes past the 64th are always candidates.
+func (f *Filter) candidates(buf string) uint64 {
+	return f.screen.May(buf, f.mayStart(buf))
+}
+
 // view returns the bytes as a string without copying. NOTE: the string
 // aliases the scratch buffer: it is only valid until the next line, and
 // every value kept from it is cloned (see regex.groups).
@@ -667,7 +684,22 @@ func (f *Filter) run(r *regex, buf string) (m match, ok bool) {
 			return match{buf: buf, loc: e.loc}, true
 		}
 	}
-	m, ok = f.runInto(r, buf, f.locs[r.id][:0])
+	m, ok = f.runInto(r, buf, f.locs[r.id][:0], false)
+	if m.loc != nil {
+		f.locs[r.id] = m.loc
+	}
+	return m, ok
+}
+
+// runCandidate is run for a failregex that candidates kept: its literal
+// checks passed already and are not run again.
+func (f *Filter) runCandidate(r *regex, buf string) (m match, ok bool) {
+	if f.memo != nil {
+		if e := f.memoGet(r, buf); e != nil {
+			return match{buf: buf, loc: e.loc}, true
+		}
+	}
+	m, ok = f.runInto(r, buf, f.locs[r.id][:0], true)
 	if m.loc != nil {
 		f.locs[r.id] = m.loc
 	}
@@ -711,16 +743,18 @@ func (f *Filter) complete(r *regex, m *match) {
 	f.locs[r.id] = m.loc
 }
 
-// runInto is run with the match stored in dst (nil: a new slice).
-func (f *Filter) runInto(r *regex, buf string, dst []int) (m match, ok bool) {
+// runInto is run with the match stored in dst (nil: a new slice). checked
+// says buf passed r's literal checks (Regexp.MayMatch) already.
+func (f *Filter) runInto(r *regex, buf string, dst []int, checked bool) (m match, ok bool) {
 	if slow, _ := r.re.Backtracking(); slow && f.budget > 0 {
 		if f.timedOut {
 			return match{}, false
 		}
-		if !r.re.MayMatch(buf) {
+		if !checked && !r.re.MayMatch(buf) {
 			// Cannot match: no engine runs, no time is spent.
 			return match{buf: buf}, true
 		}
+		checked = true
 		if f.lineStart.IsZero() {
 			f.lineStart = time.Now()
 		} else if time.Since(f.lineStart) >= f.budget {
@@ -728,7 +762,15 @@ func (f *Filter) runInto(r *regex, buf string, dst []int) (m match, ok bool) {
 			return match{}, false
 		}
 	}
-	loc, err := f.mats[r.id].Submatch(buf, dst)
+	var (
+		loc []int
+		err error
+	)
+	if checked {
+		loc, err = f.mats[r.id].SubmatchChecked(buf, dst)
+	} else {
+		loc, err = f.mats[r.id].Submatch(buf, dst)
+	}
 	m = match{buf: buf, loc: loc}
 	if err != nil {
 		f.timedOut = true
@@ -812,7 +854,7 @@ func (f *Filter) findFailure(out []Failure, tl tuple, date time.Time, noDate boo
 		}
 	}
 
-	may := f.mayStart(buf)
+	may := f.candidates(buf)
 	for i := 0; i < len(f.fail); i++ {
 		if !bufValid {
 			if contentAlias && len(f.lineBuf) == 1 && &f.lineBuf[0] == &f.content[0] {
@@ -831,7 +873,7 @@ func (f *Filter) findFailure(out []Failure, tl tuple, date time.Time, noDate boo
 				ls.cur, ls.curOK, ls.lines = segsLines, false, f.lineBuf
 			}
 			bufValid = true
-			may = f.mayStart(buf)
+			may = f.candidates(buf)
 		}
 		if i < 64 {
 			// Skip the regexes that cannot match a buffer starting so.
@@ -842,7 +884,15 @@ func (f *Filter) findFailure(out []Failure, tl tuple, date time.Time, noDate boo
 			}
 		}
 		r := f.fail[i]
-		m, ok := f.run(r, buf)
+		var (
+			m  match
+			ok bool
+		)
+		if i < 64 {
+			m, ok = f.runCandidate(r, buf)
+		} else {
+			m, ok = f.run(r, buf)
+		}
 		if !ok {
 			return out
 		}
@@ -986,7 +1036,7 @@ func (f *Filter) ambiguous(r *regex, m *match) bool {
 	a, b := m.loc[2*g], m.loc[2*g+1]
 	host, _ := netip.ParseAddr(m.buf[a:b])
 	masked := m.buf[:a] + strings.Repeat("~", b-a) + m.buf[b:]
-	m2, ok := f.runInto(r, masked, nil)
+	m2, ok := f.runInto(r, masked, nil, false)
 	if !ok || m2.loc == nil {
 		return false
 	}

@@ -224,7 +224,7 @@ func (w *pipeWorker) regexes(line string, h dateHit) (buf string, skip bool) {
 			}
 		}
 	}
-	may := f.mayStart(fbuf)
+	may := f.candidates(fbuf)
 	ignored := false
 	skip = true
 	for i := 0; i < len(f.fail); i++ {
@@ -240,7 +240,15 @@ func (w *pipeWorker) regexes(line string, h dateHit) (buf string, skip bool) {
 			skip = false
 			continue
 		}
-		loc, err := w.mats[r.id].Submatch(fbuf, w.ints(len(r.names)))
+		var (
+			loc []int
+			err error
+		)
+		if i < 64 { // a candidate: its literal checks passed
+			loc, err = w.mats[r.id].SubmatchChecked(fbuf, w.ints(len(r.names)))
+		} else {
+			loc, err = w.mats[r.id].Submatch(fbuf, w.ints(len(r.names)))
+		}
 		if err != nil {
 			skip = false
 			continue

@@ -265,6 +265,12 @@ func (m *Matcher) Submatch(s string, dst []int) ([]int, error) {
 	if !m.pass(s) {
 		return nil, nil
 	}
+	return m.SubmatchChecked(s, dst)
+}
+
+// SubmatchChecked is Submatch for a caller that has seen
+// Regexp.MayMatch(s) report true: the literal checks are not run again.
+func (m *Matcher) SubmatchChecked(s string, dst []int) ([]int, error) {
 	var (
 		loc []int
 		err error
