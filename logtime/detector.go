@@ -138,9 +138,10 @@ type Detector struct {
 		y, m, d int
 		n       int64
 	}
-	dateZone zoneCache // zone period of the last date converted
-	nowZone  zoneCache // zone period of now
-	yc       struct {  // calendar of the last "today" seen
+	kept     keptResolve // the last date resolved against an explicit now
+	dateZone zoneCache   // zone period of the last date converted
+	nowZone  zoneCache   // zone period of now
+	yc       struct {    // calendar of the last "today" seen
 		days    int64 // days since 1970 of today, local
 		year    int
 		yearEnd int64 // local seconds at the start of next year
@@ -326,9 +327,38 @@ func (d *Detector) attempt(t *template, s string, p int) bool {
 	if e < 0 {
 		return false
 	}
-	sec, nsec, ok := d.resolve(f)
+	sec, nsec, ok := d.resolveKept(f)
 	if ok {
 		d.res = hit{sec, nsec, p - f.lead, e, t.idx}
 	}
 	return ok
+}
+
+// resolveKept is resolve with its last answer kept for the next call:
+// the lines of a busy log mostly carry the same timestamp as the line
+// before, and against the same explicit now (MatchAt's: a replay's, f2b
+// regex's) the same fields give the same instant. Against the clock,
+// whose reading moves on, it is plain resolve.
+func (d *Detector) resolveKept(f *fields) (sec int64, nsec int, ok bool) {
+	if !d.argNow {
+		return d.resolve(f)
+	}
+	k := &d.kept
+	if k.valid && k.f == *f && k.nowSec == d.argSec && k.nowNsec == d.argNsec {
+		return k.sec, k.nsec, k.ok
+	}
+	sec, nsec, ok = d.resolve(f)
+	*k = keptResolve{f: *f, nowSec: d.argSec, nowNsec: d.argNsec, sec: sec, nsec: nsec, ok: ok, valid: true}
+	return sec, nsec, ok
+}
+
+// keptResolve is the last answer of resolveKept.
+type keptResolve struct {
+	f       fields
+	nowSec  int64
+	nowNsec int
+	sec     int64
+	nsec    int
+	ok      bool
+	valid   bool
 }

@@ -223,6 +223,39 @@ func TestYearResolution(t *testing.T) {
 	}
 }
 
+// TestYearResolutionOneDetector runs the year cases through one Detector
+// in turn and twice each, so that an answer kept from the line before
+// (the same text against another now, or another text against the same
+// now) cannot stand in for the right one.
+func TestYearResolutionOneDetector(t *testing.T) {
+	t.Parallel()
+	d, err := New(Options{Location: zurich})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		now  time.Time
+		line string
+		want time.Time
+	}{
+		{zt(2005, 1, 1, 0, 30, 0, 0), "Dec 31 23:59:59 x", zt(2004, 12, 31, 23, 59, 59, 0)},
+		{zt(2005, 12, 31, 23, 59, 59, 0), "Dec 31 23:59:59 x", zt(2005, 12, 31, 23, 59, 59, 0)},
+		{zt(2005, 12, 31, 23, 59, 59, 0), "Dec 31 23:59:58 x", zt(2005, 12, 31, 23, 59, 58, 0)},
+		{zt(2005, 1, 1, 0, 30, 0, 0), "Dec 31 23:59:58 x", zt(2004, 12, 31, 23, 59, 58, 0)},
+		{zt(2024, 3, 1, 0, 0, 0, 0), "Feb 29 10:00:00 x", zt(2024, 2, 29, 10, 0, 0, 0)},
+		{zt(2025, 3, 1, 0, 0, 0, 0), "Feb 29 10:00:00 x", time.Time{}},
+		{zt(2024, 3, 1, 0, 0, 0, 0), "Feb 29 10:00:00 x", zt(2024, 2, 29, 10, 0, 0, 0)},
+	}
+	for _, tc := range cases {
+		for range 2 {
+			got, _, _, ok := d.MatchAt(tc.line, tc.now)
+			if ok != !tc.want.IsZero() || ok && !got.Equal(tc.want) {
+				t.Fatalf("MatchAt(%q, %v) = %v, %v; want %v", tc.line, tc.now, got, ok, tc.want)
+			}
+		}
+	}
+}
+
 func TestExplicitPatterns(t *testing.T) {
 	t.Parallel()
 	apache := `192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 2326`
