@@ -129,9 +129,11 @@ func (s *Screen) shareSkipBytes() {
 	}
 }
 
-// May returns the bits of mask whose regexes pass their literal checks on
-// text: a regex whose bit it clears does not match text. Bits beyond the
-// Screen's regexes are cleared.
+// May returns the bits of mask whose regexes may match text: a regex
+// whose bit it clears does not match text. It keeps fewer than
+// Regexp.MayMatch would: it searches each regex's first literal clause,
+// and the others only as far as other regexes' searches decided them.
+// Bits beyond the Screen's regexes are cleared.
 func (s *Screen) May(text string, mask uint64) uint64 {
 	if len(s.res) < 64 {
 		mask &= 1<<len(s.res) - 1
@@ -159,8 +161,11 @@ func (s *Screen) May(text string, mask uint64) uint64 {
 				break
 			}
 		}
-		for k := 0; ok && k < len(r.clauses); k++ {
-			c := r.clauses[k]
+		// Then only the first clause, the strongest, is searched for:
+		// a line that holds it mostly matches, and the regex's own run
+		// costs less than more scans of the line would.
+		if ok && len(r.clauses) > 0 {
+			c := r.clauses[0]
 			for u := c &^ known; c&has == 0 && u != 0; u = c &^ known {
 				known, has = s.scan(text, bits.TrailingZeros64(u), known, has)
 			}
