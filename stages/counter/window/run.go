@@ -269,7 +269,7 @@ func (c *Counter) expire(now time.Time) {
 func (c *Counter) sweep(now time.Time) {
 	limit := nanos(now) - min(int64(c.cfg.findTime), maxNanos)
 	for k, h := range c.hosts.All() {
-		if h.n == 0 || c.ringOf(h).newest() >= limit {
+		if h.n == 0 || h.last >= limit {
 			continue
 		}
 		c.release(h)
@@ -305,7 +305,7 @@ func (c *Counter) rebuild() {
 			}
 			buf[i] = e
 		}
-		nh.ring, nh.cap, nh.n = ref, h.n, h.n
+		nh.ring, nh.cap, nh.n, nh.last = ref, h.n, h.n, h.last
 	}
 	c.hosts.Release()
 	c.mem.Release()

@@ -60,6 +60,9 @@ type hostState struct {
 	head  int32       // index in the ring of the oldest entry
 	n     int32       // entries kept
 	count int32       // bans of the host so far (the escalation history)
+	// last is the time of the newest kept failure when n > 0: a sweep
+	// reads it in the table instead of in each host's block.
+	last int64
 }
 
 // ring is the kept failures of one host as the Run goroutine works on
@@ -85,9 +88,6 @@ func (r ring) at(i int) *entry {
 	}
 	return &r.buf[j]
 }
-
-// newest is the time of the newest kept failure; the ring must keep one.
-func (r ring) newest() int64 { return r.at(int(r.h.n) - 1).t }
 
 // position is where a failure at t goes among the kept ones: after every
 // entry at or before t, so equal times keep their arrival order.
@@ -118,6 +118,9 @@ func (r ring) insert(p int, e entry) {
 	}
 	*r.at(p) = e
 	r.h.n++
+	if p == int(r.h.n)-1 {
+		r.h.last = e.t
+	}
 }
 
 // ban is one running ban. All fields but its queue index are fixed once
