@@ -3,6 +3,7 @@ package engine
 import (
 	"net/netip"
 	"time"
+	"unsafe"
 )
 
 // Kind is the type of events a node emits or accepts. The compiler checks
@@ -61,6 +62,23 @@ type Event struct {
 
 	Failure *Failure // KindFailure
 	Action  *Action  // KindAction
+
+	// Events, when not nil, holds several events of Kind in the order
+	// they were made, and stands in for them: a matcher sends the
+	// failures (and watermarks) of a batch of lines in one event, one
+	// channel hand-off instead of one per failure. The event's own
+	// payload is then unset; its Time is the last one's. Receivers read
+	// every event through Unpack.
+	Events []Event
+}
+
+// Unpack returns the events ev stands for: Events when it holds a batch,
+// else ev itself (a slice of one that aliases ev, no allocation).
+func (ev *Event) Unpack() []Event {
+	if ev.Events != nil {
+		return ev.Events
+	}
+	return unsafe.Slice(ev, 1)
 }
 
 // Line is one log line.

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,7 @@ type Matcher struct {
 	// line (Run's goroutine only): what is kept of one is copied into the
 	// engine.Failure sent on.
 	fails []failfilter.Failure
+	slab  []engine.Failure // room for the next failures (Run's goroutine only)
 	stats struct {
 		matched, ignored, noDate, timedOut, unresolved atomic.Int64
 	}
@@ -302,23 +304,45 @@ func (m *Matcher) Stats() map[string]int64 {
 	}
 }
 
-// Run implements engine.Stage.
+// Run implements engine.Stage. The failures of a batch of lines go on
+// together, in one event (see engine.Event.Events), once the batch is
+// done: a busy log costs one channel hand-off per batch, not one per
+// failure, and a live log's batch is what the source had at hand, so
+// nothing waits for more input.
 func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
-	var last, mark time.Time // the last line time, and the last time sent on
-	send := func(ev engine.Event) bool { return engine.Send(ctx, out, ev) }
+	var (
+		last, mark time.Time      // the last line time, and the last time sent on
+		pending    []engine.Event // made from the current batch, not sent yet
+	)
+	emit := func(ev engine.Event) { pending = append(pending, ev) }
 	for ev := range in {
 		for i := range ev.Lines {
-			if !m.line(&ev.Lines[i], &last, &mark, send) {
-				return nil
-			}
+			m.line(&ev.Lines[i], &last, &mark, emit)
+		}
+		var batch engine.Event
+		switch len(pending) {
+		case 0:
+			continue
+		case 1:
+			batch = pending[0]
+		default:
+			// NOTE: the receiver owns the sent slice: a copy of exactly
+			// its size, and pending is reused.
+			evs := slices.Clone(pending)
+			batch = engine.Event{Kind: engine.KindFailure, Time: evs[len(evs)-1].Time, Events: evs}
+		}
+		clear(pending)
+		pending = pending[:0]
+		if !engine.Send(ctx, out, batch) {
+			return nil
 		}
 	}
 	return nil
 }
 
-// line handles one line; it returns false when the stage must stop. last
-// is the log's time as read so far and mark the last time sent on.
-func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.Event) bool) bool {
+// line handles one line and hands what it makes to emit. last is the
+// log's time as read so far and mark the last time sent on.
+func (m *Matcher) line(l *engine.Line, last, mark *time.Time, emit func(engine.Event)) {
 	before := m.filter.Stats()
 	var fails []failfilter.Failure
 	if !l.Time.IsZero() {
@@ -361,17 +385,16 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.E
 			continue
 		}
 		m.stats.matched.Add(1)
-		ev := engine.Event{Kind: engine.KindFailure, Time: t, Failure: &engine.Failure{
+		ef := m.newFailure()
+		*ef = engine.Failure{
 			Matcher:  m.opts.ID,
 			Host:     f.Host,
 			HostText: f.HostText,
 			Names:    f.Names,
 			Values:   f.Values,
 			Lines:    f.Lines,
-		}}
-		if !send(ev) {
-			return false
 		}
+		emit(engine.Event{Kind: engine.KindFailure, Time: t, Failure: ef})
 		if t.After(*mark) {
 			*mark = t
 		}
@@ -382,7 +405,21 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, send func(engine.E
 	// Move the log's clock on, at most once per second of log time.
 	if last.Sub(*mark) >= time.Second {
 		*mark = *last
-		return send(engine.Event{Kind: engine.KindFailure, Time: *last, Watermark: true})
+		emit(engine.Event{Kind: engine.KindFailure, Time: *last, Watermark: true})
 	}
-	return true
+}
+
+// failureSlab is how many engine.Failures one allocation holds.
+const failureSlab = 64
+
+// newFailure returns room for a failure to send on. Failures are handed
+// out of slabs, one allocation for many: a slab lives as long as one of
+// its failures does, a few kilobytes.
+func (m *Matcher) newFailure() *engine.Failure {
+	if len(m.slab) == 0 {
+		m.slab = make([]engine.Failure, failureSlab)
+	}
+	f := &m.slab[0]
+	m.slab = m.slab[1:]
+	return f
 }

@@ -51,7 +51,7 @@ func feed(t *testing.T, m *Matcher, lines ...string) []engine.Event {
 	close(out)
 	var evs []engine.Event
 	for ev := range out {
-		evs = append(evs, ev)
+		evs = append(evs, ev.Unpack()...)
 	}
 	return evs
 }
@@ -277,7 +277,7 @@ func TestJournalLineTime(t *testing.T) {
 	close(out)
 	var evs []engine.Event
 	for ev := range out {
-		evs = append(evs, ev)
+		evs = append(evs, ev.Unpack()...)
 	}
 	f := failures(evs)
 	if len(f) != 2 {
@@ -294,5 +294,48 @@ func TestJournalLineTime(t *testing.T) {
 	}
 	if st := m.Stats(); st["no_date"] != 0 || st["matched"] != 2 {
 		t.Errorf("stats = %v", st)
+	}
+}
+
+// TestBatchGoesOnTogether: the failures of one batch of lines leave in
+// one event, in line order; a lone failure leaves as itself.
+func TestBatchGoesOnTogether(t *testing.T) {
+	t.Parallel()
+	m := newMatcher(t, []string{`fail from <HOST>$`}, nil)
+	in := make(chan engine.Event, 2)
+	out := make(chan engine.Event, 10)
+	in <- engine.Event{Kind: engine.KindLine, Lines: []engine.Line{
+		{Text: "2026-03-01T06:00:00Z h fail from 192.0.2.1"},
+		{Text: "2026-03-01T06:00:00Z h nothing here"},
+		{Text: "2026-03-01T06:00:01Z h fail from 192.0.2.2"},
+		{Text: "2026-03-01T06:00:05Z h fail from 192.0.2.3"},
+	}}
+	in <- engine.Event{Kind: engine.KindLine, Lines: []engine.Line{{Text: "2026-03-01T06:00:05Z h fail from 192.0.2.4"}}}
+	close(in)
+	if err := m.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	close(out)
+	var sent []engine.Event
+	for ev := range out {
+		sent = append(sent, ev)
+	}
+	if len(sent) != 2 {
+		t.Fatalf("sent %d events, want 2 (one per batch of lines): %+v", len(sent), sent)
+	}
+	var hosts []string
+	for _, ev := range sent[0].Unpack() {
+		if ev.Failure != nil {
+			hosts = append(hosts, ev.Failure.Host.String())
+		}
+	}
+	if strings.Join(hosts, ",") != "192.0.2.1,192.0.2.2,192.0.2.3" {
+		t.Errorf("first batch = %v, want the three failures in line order", hosts)
+	}
+	if last := sent[0].Events[len(sent[0].Events)-1]; !sent[0].Time.Equal(last.Time) {
+		t.Errorf("batch time %v, want the last event's %v", sent[0].Time, last.Time)
+	}
+	if sent[1].Events != nil || sent[1].Failure == nil || sent[1].Failure.Host.String() != "192.0.2.4" {
+		t.Errorf("second event = %+v, want the lone failure itself", sent[1])
 	}
 }

@@ -2,6 +2,7 @@ package jailrun
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -91,4 +92,29 @@ func TestRunTwice(t *testing.T) {
 			t.Errorf("Run after Run returned: %v", err)
 		}
 	})
+}
+
+// TestRunUnpacksBatches: each event a batch stands for reaches Handle,
+// in order, as do lone events around it.
+func TestRunUnpacksBatches(t *testing.T) {
+	t.Parallel()
+	var got []int64
+	var ctl Control
+	l := Loop{
+		Jail: "sshd", Clock: engine.LogClock{}, Batch: NewBatch(nil, nil, "sshd"), Control: &ctl,
+		Handle: func(ev engine.Event) { got = append(got, ev.Time.Unix()) },
+		Expire: func() {}, Wake: func() (int64, bool) { return 0, false },
+	}
+	at := func(s int64) engine.Event { return engine.Event{Kind: engine.KindFailure, Time: time.Unix(s, 0)} }
+	in := make(chan engine.Event, 3)
+	in <- at(1)
+	in <- engine.Event{Kind: engine.KindFailure, Time: time.Unix(4, 0), Events: []engine.Event{at(2), at(3), at(4)}}
+	in <- at(5)
+	close(in)
+	if err := l.Run(t.Context(), in, make(chan engine.Event)); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{1, 2, 3, 4, 5}; !slices.Equal(got, want) {
+		t.Errorf("handled %v, want %v", got, want)
+	}
 }

@@ -83,8 +83,7 @@ func (l *Loop) Run(ctx context.Context, in <-chan engine.Event, out chan<- engin
 			if !ok {
 				return nil
 			}
-			l.Handle(ev)
-			closed := l.takeMore(in)
+			closed := l.takeMore(in, l.take(ev))
 			if err := l.Batch.Flush(ctx, out); err != nil {
 				return err
 			}
@@ -112,18 +111,29 @@ func (l *Loop) Run(ctx context.Context, in <-chan engine.Event, out chan<- engin
 }
 
 // takeMore handles the events already waiting on in, up to the group
-// commit's limits. It reports whether in has closed.
-func (l *Loop) takeMore(in <-chan engine.Event) bool {
-	for n := 1; n < MaxEvents && l.Batch.Len() < MaxActions; n++ {
+// commit's limits; n events were taken already. It reports whether in
+// has closed.
+func (l *Loop) takeMore(in <-chan engine.Event, n int) bool {
+	for n < MaxEvents && l.Batch.Len() < MaxActions {
 		select {
 		case ev, ok := <-in:
 			if !ok {
 				return true
 			}
-			l.Handle(ev)
+			n += l.take(ev)
 		default:
 			return false
 		}
 	}
 	return false
+}
+
+// take hands each event ev stands for (see engine.Event.Unpack) to
+// Handle, and returns how many there were.
+func (l *Loop) take(ev engine.Event) int {
+	evs := ev.Unpack()
+	for _, e := range evs {
+		l.Handle(e)
+	}
+	return len(evs)
 }
