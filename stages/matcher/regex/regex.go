@@ -345,11 +345,11 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 func (m *Matcher) line(l *engine.Line, last, mark *time.Time, emit func(engine.Event)) {
 	before := m.filter.Stats()
 	var fails []failfilter.Failure
-	if !l.Time.IsZero() {
+	if l.At != 0 {
 		// The source knows the line's time (the journal): the whole text
 		// is the message, as fail2ban's journal backend hands it over,
 		// and no date is looked for in it.
-		fails = m.filter.ProcessSplit("", "", l.Text, l.Time)
+		fails = m.filter.ProcessSplit("", "", l.Text, l.Time())
 	} else {
 		clear(m.fails) // drop the last line's Fields and Lines for the GC
 		fails = m.filter.ProcessLineInto(l.Text, m.fails[:0])
@@ -378,8 +378,8 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, emit func(engine.E
 		case !t.IsZero():
 		case !last.IsZero():
 			t = *last
-		case !l.Read.IsZero():
-			t = l.Read
+		case l.ReadAt != 0:
+			t = l.Read()
 		default:
 			m.stats.noDate.Add(1)
 			continue
@@ -399,7 +399,7 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, emit func(engine.E
 			*mark = t
 		}
 	}
-	if !dated && len(fails) == 0 && last.IsZero() && l.Read.IsZero() {
+	if !dated && len(fails) == 0 && last.IsZero() && l.ReadAt == 0 {
 		m.stats.noDate.Add(1)
 	}
 	// Move the log's clock on, at most once per second of log time.

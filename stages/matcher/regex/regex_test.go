@@ -266,9 +266,9 @@ func TestJournalLineTime(t *testing.T) {
 	in := make(chan engine.Event, 1)
 	out := make(chan engine.Event, 10)
 	in <- engine.Event{Kind: engine.KindLine, Lines: []engine.Line{
-		{Text: "web1 sshd[7]: Failed password for root from 192.0.2.7 port 22 ssh2", Origin: "journal", Time: when},
+		{Text: "web1 sshd[7]: Failed password for root from 192.0.2.7 port 22 ssh2", Origin: "journal", At: when.UnixNano()},
 		// A date inside the message is text like any other.
-		{Text: "web1 sshd[7]: Mar  1 06:00:00 Failed password for root from 192.0.2.8 port 22 ssh2", Origin: "journal", Time: when.Add(time.Second)},
+		{Text: "web1 sshd[7]: Mar  1 06:00:00 Failed password for root from 192.0.2.8 port 22 ssh2", Origin: "journal", At: when.Add(time.Second).UnixNano()},
 	}}
 	close(in)
 	if err := m.Run(context.Background(), in, out); err != nil {

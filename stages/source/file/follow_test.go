@@ -40,7 +40,7 @@ func TestRotationSuite(t *testing.T) {
 		{name: "append", run: func(t *testing.T, dir string, r *running) {
 			appendFile(t, filepath.Join(dir, "app.log"), "a\n")
 			got := r.wait(1)
-			if got[0].Text != "a" || got[0].No != 1 || got[0].Origin != filepath.Join(dir, "app.log") || got[0].Read.IsZero() || got[0].Recount {
+			if got[0].Text != "a" || got[0].No != 1 || got[0].Origin != filepath.Join(dir, "app.log") || got[0].ReadAt == 0 || got[0].Recount {
 				t.Fatalf("line = %+v", got[0])
 			}
 		}},

@@ -42,7 +42,7 @@ func (rn *runner) closeDetached(r *reader) {
 // emit adds the line r just read to the batch, sending a full batch.
 func (rn *runner) emit(r *reader, text string) bool {
 	recount := r.off <= r.recountTo
-	rn.batch = append(rn.batch, engine.Line{Text: text, Origin: r.path, No: r.line, Read: rn.now, Recount: recount})
+	rn.batch = append(rn.batch, engine.Line{Text: text, Origin: r.path, No: r.line, ReadAt: engine.UnixNanos(rn.now), Recount: recount})
 	rn.marks = append(rn.marks, mark{r: r, gen: r.gen, off: r.off, line: r.line})
 	if len(rn.batch) >= BatchSize {
 		return rn.flush()

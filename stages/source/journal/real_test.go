@@ -244,18 +244,18 @@ func TestJournalReplay(t *testing.T) {
 		got = append(got, ev.Lines...)
 	}
 	want := []engine.Line{
-		{Text: "web1 sshd[12]: Failed password for root from 192.0.2.1 port 22 ssh2", Time: t0.Add(time.Second)},
-		{Text: `web1 sshd[12]: bad ` + "\uFFFD\uFFFD" + ` from 192.0.2.2\nsecond line`, Time: t0.Add(2 * time.Second)},
-		{Text: "web1 kernel: [   12.500000] oops", Time: t0.Add(3 * time.Second)},
-		{Text: "web1 su[41]: sent earlier", Time: t0.Add(3500 * time.Millisecond)},
+		{Text: "web1 sshd[12]: Failed password for root from 192.0.2.1 port 22 ssh2", At: t0.Add(time.Second).UnixNano()},
+		{Text: `web1 sshd[12]: bad ` + "\uFFFD\uFFFD" + ` from 192.0.2.2\nsecond line`, At: t0.Add(2 * time.Second).UnixNano()},
+		{Text: "web1 kernel: [   12.500000] oops", At: t0.Add(3 * time.Second).UnixNano()},
+		{Text: "web1 su[41]: sent earlier", At: t0.Add(3500 * time.Millisecond).UnixNano()},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("lines = %q, want %d", texts(got), len(want))
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.Text != w.Text || !g.Time.Equal(w.Time) || g.Origin != "journal" || g.No != int64(i+1) || !g.Read.IsZero() || g.Recount {
-			t.Errorf("line %d = %+v, want text %q time %v", i, g, w.Text, w.Time)
+		if g.Text != w.Text || g.At != w.At || g.Origin != "journal" || g.No != int64(i+1) || g.ReadAt != 0 || g.Recount {
+			t.Errorf("line %d = %+v, want text %q time %v", i, g, w.Text, w.Time())
 		}
 	}
 	if st := s.Stats(); st["lines"] != 4 || st["bad_entries"] != 0 || st["restarts"] != 0 {
@@ -322,7 +322,7 @@ func TestJournalFollow(t *testing.T) {
 		t.Errorf("lines = %q, want %q", texts(got), want)
 	}
 	for i, l := range got {
-		if l.No != int64(i+1) || !l.Read.Equal(now) || !l.Time.Equal(t0.Add(time.Duration(i+1)*time.Second)) {
+		if l.No != int64(i+1) || !l.Read().Equal(now) || !l.Time().Equal(t0.Add(time.Duration(i+1)*time.Second)) {
 			t.Errorf("line %d = %+v", i, l)
 		}
 	}

@@ -299,7 +299,7 @@ func (s *Source) entryLine(data []byte, st *runState) (engine.Line, position, bo
 		return engine.Line{}, position{}, false
 	}
 	st.no++
-	l := engine.Line{Text: e.line, Origin: "journal", No: st.no, Read: s.opts.Clock.Now(), Time: e.time}
+	l := engine.Line{Text: e.line, Origin: "journal", No: st.no, ReadAt: engine.UnixNanos(s.opts.Clock.Now()), At: engine.UnixNanos(e.time)}
 	if to := st.recountTo; to != nil {
 		switch {
 		case e.cursor == to.Cursor:
