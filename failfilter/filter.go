@@ -210,6 +210,7 @@ type Filter struct {
 	screen *failregex.Screen
 
 	// State.
+	matchBuf     []tuple // a failure's matches list (see findFailure)
 	lastDate     time.Time
 	lastTimeText string
 	lineBuf      []tuple // the multi-line buffer
@@ -948,7 +949,12 @@ func (f *Filter) findFailure(out []Failure, tl tuple, date time.Time, noDate boo
 				return out
 			}
 		} else {
-			fail.set(kMatches, linesOf(appendMatches(fail.get(kMatches), matched)))
+			// NOTE: the list lives in a buffer reused from failure to
+			// failure: failures (snapshot) copies it out at once, and no
+			// cache keeps a dict without a multi-line id.
+			old, _ := fail.get(kMatches).lines()
+			f.matchBuf = append(append(f.matchBuf[:0], old...), matched...)
+			fail.set(kMatches, linesOf(f.matchBuf))
 		}
 		out, ok = f.failures(out, i, r, fail, date, hasMLFID)
 		if !ok { // pending, dropped

@@ -233,6 +233,12 @@ func (d *Detector) match(line string) (time.Time, int, int, bool) {
 		}
 	}
 	if d.scanMask != 0 && limit > 0 && d.scanPositions(line, limit, first) {
+		if !found && len(d.regexps) == 0 {
+			// The scanners' date is the answer: no copy of it (the copy
+			// of the hit just stored costs more than the rest here).
+			d.last = d.tmpls[d.res.ti]
+			return d.timeOf(&d.res), d.res.start, d.res.end, true
+		}
 		best, found, bestPrio = d.res, true, d.res.ti
 		if first != nil && d.res.ti == first.idx {
 			bestPrio = -1
