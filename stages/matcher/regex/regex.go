@@ -311,13 +311,14 @@ func (m *Matcher) Stats() map[string]int64 {
 // nothing waits for more input.
 func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
 	var (
-		last, mark time.Time      // the last line time, and the last time sent on
-		pending    []engine.Event // made from the current batch, not sent yet
+		// The log's time as read, and as sent on; no date yet.
+		clk     = logClock{next: time.Time{}.Add(time.Second)}
+		pending []engine.Event // made from the current batch, not sent yet
 	)
 	emit := func(ev engine.Event) { pending = append(pending, ev) }
 	for ev := range in {
 		for i := range ev.Lines {
-			m.line(&ev.Lines[i], &last, &mark, emit)
+			m.line(&ev.Lines[i], &clk, emit)
 		}
 		var batch engine.Event
 		switch len(pending) {
@@ -340,9 +341,24 @@ func (m *Matcher) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 	return nil
 }
 
-// line handles one line and hands what it makes to emit. last is the
-// log's time as read so far and mark the last time sent on.
-func (m *Matcher) line(l *engine.Line, last, mark *time.Time, emit func(engine.Event)) {
+// logClock is the log's time as a matcher has read it (last) and as it
+// has sent it on (mark): a watermark goes whenever last gets a second
+// past mark.
+type logClock struct {
+	last, mark time.Time
+	next       time.Time // mark + 1s, kept so that a line costs a comparison
+}
+
+// sent notes that the events sent on reached t.
+func (c *logClock) sent(t time.Time) {
+	if t.After(c.mark) {
+		c.mark, c.next = t, t.Add(time.Second)
+	}
+}
+
+// line handles one line and hands what it makes to emit.
+func (m *Matcher) line(l *engine.Line, clk *logClock, emit func(engine.Event)) {
+	last := &clk.last
 	before := m.filter.Stats()
 	var fails []failfilter.Failure
 	if l.At != 0 {
@@ -395,16 +411,14 @@ func (m *Matcher) line(l *engine.Line, last, mark *time.Time, emit func(engine.E
 			Lines:    f.Lines,
 		}
 		emit(engine.Event{Kind: engine.KindFailure, Time: t, Failure: ef})
-		if t.After(*mark) {
-			*mark = t
-		}
+		clk.sent(t)
 	}
 	if !dated && len(fails) == 0 && last.IsZero() && l.ReadAt == 0 {
 		m.stats.noDate.Add(1)
 	}
 	// Move the log's clock on, at most once per second of log time.
-	if last.Sub(*mark) >= time.Second {
-		*mark = *last
+	if !last.Before(clk.next) {
+		clk.mark, clk.next = *last, last.Add(time.Second)
 		emit(engine.Event{Kind: engine.KindFailure, Time: *last, Watermark: true})
 	}
 }
