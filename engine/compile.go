@@ -199,6 +199,7 @@ func Compile(spec Spec, reg *Registry, opts BuildOptions) (*Graph, []*NodeError)
 	if HasErrors(problems) {
 		return nil, problems
 	}
+	g.keepMatches()
 	return g, problems
 }
 

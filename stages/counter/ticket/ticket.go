@@ -174,6 +174,9 @@ type Counter struct {
 	ctl    jailrun.Control // carries manual commands into Run
 	manual jailrun.Manual  // the manual commands
 	intake jailrun.Intake  // checks failures first; counts failures and ignored ones
+	// noMatches is set when no consumer reads a ban's Matches (see
+	// KeepMatches): tickets keep no lines, as with max_matches = 0.
+	noMatches bool
 
 	// Run state: read and written by the Run goroutine only.
 	// NOTE: hosts and mem are off the Go heap (see package offheap): a
@@ -518,3 +521,6 @@ func (c *Counter) Banned() []BanInfo {
 	}
 	return sorted
 }
+
+// KeepMatches implements engine.MatchesKeeper; it is called before Run.
+func (c *Counter) KeepMatches(keep bool) { c.noMatches = !keep }

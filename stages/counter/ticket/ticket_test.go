@@ -594,6 +594,29 @@ func TestBanAction(t *testing.T) {
 	}
 }
 
+// TestNoMatchesKept: told that no consumer reads Matches, the counter
+// makes the same bans without them.
+func TestNoMatchesKept(t *testing.T) {
+	t.Parallel()
+	events := slices.Concat(fails(hostA, 0, 60, 120), fails(hostB, 0, 300))
+	three := args(func(a *Arguments) { a.MaxRetry = 3 })
+	keep := newCounter(t, three, engine.LogClock{})
+	drop := newCounter(t, three, engine.LogClock{})
+	drop.KeepMatches(false)
+	kept, dropped := runAll(t, keep, events), runAll(t, drop, events)
+	if !slices.Equal(describeAll(kept), describeAll(dropped)) {
+		t.Fatalf("without matches: %q, with: %q", describeAll(dropped), describeAll(kept))
+	}
+	if len(kept) == 0 || len(kept[0].Action.Matches) == 0 {
+		t.Fatalf("kept = %q, want a ban with matches", describeAll(kept))
+	}
+	for _, ev := range dropped {
+		if ev.Action.Matches != nil {
+			t.Errorf("%s: Matches = %q, want none kept", describe(ev), ev.Action.Matches)
+		}
+	}
+}
+
 func TestBanned(t *testing.T) {
 	t.Parallel()
 	c := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 2 }), engine.LogClock{})

@@ -73,7 +73,7 @@ func (c *Counter) add(tk *ticket, ts float64, t time.Time, lines []string, count
 	tk.retry += count
 	tk.failures++
 	m := c.cfg.maxMatches
-	if m == 0 {
+	if m == 0 || c.noMatches {
 		c.mem.Free(tk.matches)
 		tk.matches = 0
 		tk.flags |= tkNilMatches

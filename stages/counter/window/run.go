@@ -116,7 +116,11 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 	if n == 0 {
 		c.failed.Add(1)
 	}
-	r.insert(p, entry{t: tn, lines: c.mem.PutStrings(f.Lines)})
+	var lines offheap.Ref
+	if !c.noMatches {
+		lines = c.mem.PutStrings(f.Lines)
+	}
+	r.insert(p, entry{t: tn, lines: lines})
 	c.sinceSweep++
 }
 
@@ -154,20 +158,23 @@ func (c *Counter) ban(k hostKey, host netip.Addr, r ring, p, s int, t time.Time,
 		}
 		return r.at(i).lines
 	}
-	lines := 0
-	for i := s; i <= last; i++ {
-		if i == p {
-			lines += len(f.Lines)
-		} else {
-			lines += c.mem.StringsLen(merged(i))
+	var matches []string
+	if !c.noMatches {
+		lines := 0
+		for i := s; i <= last; i++ {
+			if i == p {
+				lines += len(f.Lines)
+			} else {
+				lines += c.mem.StringsLen(merged(i))
+			}
 		}
-	}
-	matches := make([]string, 0, lines)
-	for i := s; i <= last; i++ {
-		if i == p {
-			matches = append(matches, f.Lines...)
-		} else {
-			matches = c.mem.AppendStrings(matches, merged(i))
+		matches = make([]string, 0, lines)
+		for i := s; i <= last; i++ {
+			if i == p {
+				matches = append(matches, f.Lines...)
+			} else {
+				matches = c.mem.AppendStrings(matches, merged(i))
+			}
 		}
 	}
 	// The ban starts when its window filled: at t, unless t came late and

@@ -118,6 +118,9 @@ type Counter struct {
 	now        time.Time                 // latest event time seen
 	lastSweep  time.Time                 // event time of the last purge of expired windows
 	sinceSweep int                       // failures kept since the last purge
+	// noMatches is set when no consumer reads a ban's Matches (see
+	// KeepMatches): failures keep no lines, and bans carry none.
+	noMatches bool
 
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. The *ban values are immutable once
@@ -299,3 +302,6 @@ func (c *Counter) Banned() []BanInfo {
 	}
 	return out
 }
+
+// KeepMatches implements engine.MatchesKeeper; it is called before Run.
+func (c *Counter) KeepMatches(keep bool) { c.noMatches = !keep }

@@ -130,7 +130,7 @@ func checkAction(t testing.TB, c *Counter, ev engine.Event) {
 		if !ev.Time.Equal(a.Start) {
 			t.Errorf("%s: Event.Time %v != Start %v", describe(ev), ev.Time, a.Start)
 		}
-		if len(a.Matches) < a.Failures {
+		if len(a.Matches) < a.Failures && a.Matches != nil { // nil: none kept (KeepMatches)
 			t.Errorf("%s: %d matches for %d failures", describe(ev), len(a.Matches), a.Failures)
 		}
 	case engine.Unban:
@@ -506,6 +506,29 @@ func TestBanAction(t *testing.T) {
 				t.Errorf("End = %v, want %v", a.End, want)
 			}
 		})
+	}
+}
+
+// TestNoMatchesKept: told that no consumer reads Matches, the counter
+// keeps no lines and bans the same hosts at the same times, without them.
+func TestNoMatchesKept(t *testing.T) {
+	t.Parallel()
+	events := slices.Concat(fails(hostA, 0, time.Minute, 2*time.Minute), fails(hostB, 0, 5*time.Minute))
+	keep := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 3 }), engine.LogClock{})
+	drop := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 3 }), engine.LogClock{})
+	drop.KeepMatches(false)
+	kept, dropped := runAll(t, keep, events), runAll(t, drop, events)
+	if !slices.Equal(describeAll(kept), describeAll(dropped)) {
+		t.Fatalf("without matches: %q, with: %q", describeAll(dropped), describeAll(kept))
+	}
+	if len(kept) != 1 || len(kept[0].Action.Matches) != 3 {
+		t.Fatalf("kept = %q, want one ban with 3 matches", describeAll(kept))
+	}
+	if m := dropped[0].Action.Matches; m != nil {
+		t.Errorf("Matches = %q, want none kept", m)
+	}
+	if n := drop.mem.InUse(); n >= keep.mem.InUse() {
+		t.Errorf("arena holds %d bytes without matches, %d with: want less", n, keep.mem.InUse())
 	}
 }
 

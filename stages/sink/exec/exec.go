@@ -403,3 +403,21 @@ func (s *Sink) CheckEnv() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ReadsMatches implements engine.MatchesReader: only a command line with
+// {matches} reads them.
+func (s *Sink) ReadsMatches() bool {
+	for _, c := range []*command{s.start, s.stop, s.ban, s.unban, s.prolong} {
+		if c == nil {
+			continue
+		}
+		for _, t := range c.argv {
+			for _, seg := range t.segs {
+				if seg.kind == matches {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -597,3 +597,25 @@ func TestRetryReplacedByNewerAction(t *testing.T) {
 		t.Errorf("ban tried %d times after its unban, want 1", strings.Count(string(b), "x"))
 	}
 }
+
+// TestReadsMatches: only a command line with {matches} makes counters
+// keep the lines behind a ban.
+func TestReadsMatches(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args Arguments
+		want bool
+	}{
+		{Arguments{Ban: []string{"/bin/true", "{ip}"}}, false},
+		{Arguments{Ban: []string{"/bin/true", "{ip}"}, Unban: []string{"/bin/echo", "lines: {matches}"}}, true},
+		{Arguments{Ban: []string{"/bin/true", "{{matches}}"}}, false}, // literal braces
+	} {
+		s, err := New(engine.Options{}, &tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.ReadsMatches(); got != tc.want {
+			t.Errorf("%+v: ReadsMatches = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -192,3 +192,7 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 	}
 	return s.fw.Run(ctx, in, cfg, b)
 }
+
+// ReadsMatches implements engine.MatchesReader: this sink never shows the
+// lines behind a ban, so counters need not keep them for it.
+func (s *Sink) ReadsMatches() bool { return false }

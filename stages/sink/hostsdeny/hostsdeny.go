@@ -114,3 +114,7 @@ func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }
 func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.Event) error {
 	return s.fw.Run(ctx, in, fwsync.Config{Groups: []string{""}, FlushOnStop: s.flushOnStop}, &backend{s: s})
 }
+
+// ReadsMatches implements engine.MatchesReader: this sink never shows the
+// lines behind a ban, so counters need not keep them for it.
+func (s *Sink) ReadsMatches() bool { return false }

@@ -212,3 +212,7 @@ func (s *Sink) CheckEnv() error {
 // iptables_elements_added, iptables_elements_deleted, iptables_errors
 // (see fwsync.Driver.Stats).
 func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }
+
+// ReadsMatches implements engine.MatchesReader: this sink never shows the
+// lines behind a ban, so counters need not keep them for it.
+func (s *Sink) ReadsMatches() bool { return false }

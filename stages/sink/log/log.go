@@ -283,3 +283,7 @@ func (lw *lineWriter) fail(err error) {
 	lw.pending = 0
 	lw.bw.Reset(lw.w)
 }
+
+// ReadsMatches implements engine.MatchesReader: this sink never shows the
+// lines behind a ban, so counters need not keep them for it.
+func (s *Sink) ReadsMatches() bool { return false }

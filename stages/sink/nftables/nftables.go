@@ -139,3 +139,7 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 // ("nft_elements_added", "nft_elements_deleted"; a changed timeout counts
 // as one of each) and the failed nft calls ("nft_errors").
 func (s *Sink) Stats() map[string]int64 { return s.fw.Stats() }
+
+// ReadsMatches implements engine.MatchesReader: this sink never shows the
+// lines behind a ban, so counters need not keep them for it.
+func (s *Sink) ReadsMatches() bool { return false }

@@ -137,3 +137,7 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 	b := &backend{cfg: &s.cfg, logger: s.fw.Logger, run: s.fw.Runner(), ip: ip}
 	return s.fw.Run(ctx, in, fwsync.Config{Groups: []string{""}, Prefix: s.cfg.prefix, FlushOnStop: s.cfg.flushOnStop}, b)
 }
+
+// ReadsMatches implements engine.MatchesReader: this sink never shows the
+// lines behind a ban, so counters need not keep them for it.
+func (s *Sink) ReadsMatches() bool { return false }

@@ -378,3 +378,7 @@ func humanRate(r float64) string {
 	}
 	return fmt.Sprintf("%.0f", r)
 }
+
+// ReadsMatches implements engine.MatchesReader: the timeline shows no
+// matched lines.
+func (r *recorder) ReadsMatches() bool { return false }
