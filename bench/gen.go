@@ -38,6 +38,15 @@ func authLog(path string, n int, step time.Duration) error {
 	})
 }
 
+// floodLog writes a seeded sshd auth.log of n lines that are all
+// failures, 1,000 a second from 20,000 addresses: a botnet at full tilt,
+// where every line runs the regexes to the end and reaches the counter.
+func floodLog(path string, n int) error {
+	return writeLog(path, func(f *os.File) error {
+		return loggen.SSHD(f, loggen.Options{Seed: 2, Lines: n, Attackers: 20000, Step: time.Millisecond, FailureRatio: 1})
+	})
+}
+
 // accessLog writes a seeded nginx access log of n lines.
 func accessLog(path string, n int) error {
 	return writeLog(path, func(f *os.File) error {

@@ -40,6 +40,7 @@ func main() {
 type sizes struct {
 	regex   int           // lines of the auth.log and access log of the regex and small replay rows
 	replay  int           // lines of the big replay
+	flood   int           // lines of the flood replay, every one a failure
 	memory  int           // distinct addresses fed to the daemon
 	latency int           // bans timed one by one
 	burst   int           // addresses banned in the burst (5 lines each)
@@ -47,8 +48,8 @@ type sizes struct {
 }
 
 var (
-	fullSizes  = sizes{regex: 200_000, replay: 2_000_000, memory: 1_000_000, latency: 2000, burst: 20_000, idle: 2 * time.Second}
-	quickSizes = sizes{regex: 10_000, replay: 50_000, memory: 20_000, latency: 100, burst: 2000, idle: time.Second}
+	fullSizes  = sizes{regex: 200_000, replay: 2_000_000, flood: 1_000_000, memory: 1_000_000, latency: 2000, burst: 20_000, idle: 2 * time.Second}
+	quickSizes = sizes{regex: 10_000, replay: 50_000, flood: 20_000, memory: 20_000, latency: 100, burst: 2000, idle: time.Second}
 )
 
 // suite is one run: where things are and what it measured so far.
@@ -139,6 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	s.progress("generating logs")
 	auth, access, big := filepath.Join(dir, "auth.log"), filepath.Join(dir, "access.log"), filepath.Join(dir, "auth-big.log")
+	flood := filepath.Join(dir, "auth-flood.log")
 	if err := authLog(auth, sz.regex, time.Second); err != nil {
 		return fail(err)
 	}
@@ -146,6 +148,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if err := authLog(big, sz.replay, 50*time.Millisecond); err != nil {
+		return fail(err)
+	}
+	if err := floodLog(flood, sz.flood); err != nil {
 		return fail(err)
 	}
 
@@ -156,6 +161,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s.replayRow(ctx, "replay.sshd_big", fmt.Sprintf("f2b replay examples/sshd.hcl (%s lines, all CPUs)", count(sz.replay)), sshd, big, sz.replay, nil)
 	s.replayRow(ctx, "replay.sshd_big_1cpu", fmt.Sprintf("f2b replay examples/sshd.hcl (%s lines, GOMAXPROCS=1)", count(sz.replay)), sshd, big, sz.replay,
 		atLeast(">= 2M lines/s", 2e6), "GOMAXPROCS=1")
+	s.replayRow(ctx, "replay.sshd_flood_1cpu", fmt.Sprintf("f2b replay examples/sshd.hcl, botnet flood (%s failures, GOMAXPROCS=1)", count(sz.flood)), sshd, flood, sz.flood,
+		nil, "GOMAXPROCS=1")
 	s.latencyRows(ctx, sz.latency)
 	s.burstRow(ctx, sz.burst)
 	s.memoryRow(ctx, sz.memory)

@@ -14,7 +14,7 @@ import (
 // wantKeys are the rows every run prints, in order.
 var wantKeys = []string{
 	"regex.f2b_stock_sshd", "regex.fail2ban", "regex.f2b_vs_fail2ban", "regex.grep", "regex.f2b_vs_grep",
-	"replay.sshd_small", "replay.nginx_small", "replay.sshd_big", "replay.sshd_big_1cpu",
+	"replay.sshd_small", "replay.nginx_small", "replay.sshd_big", "replay.sshd_big_1cpu", "replay.sshd_flood_1cpu",
 	"latency.p50", "latency.p99", "burst.bans", "memory.addresses", "startup", "memory.idle",
 }
 
