@@ -22,7 +22,9 @@ type Store interface {
 	// returns once it is durable (synced to disk): a Ban or Prolong writes
 	// the host's record (Ended false), an Unban marks it ended at the
 	// action's End (when the ban is lifted; the store's clock for a lifted
-	// permanent ban) and keeps it as history. A counter calls Record
+	// permanent ban) and keeps it as history, unless the Unban has Forget
+	// set: that deletes the record (every record of the jail when its
+	// Host is the zero Addr). A counter calls Record
 	// before it sends the actions on, so a ban is never reported done
 	// before it is saved.
 	Record(actions []*Action) error
@@ -68,10 +70,13 @@ type Jail interface {
 	// Ban bans host now, as fail2ban-client's banip does: the ban is
 	// recorded and sent to the sinks like any other.
 	Ban(ctx context.Context, host netip.Addr) error
-	// Unban lifts the running ban of host; it reports false when host was
-	// not banned in this jail.
+	// Unban lifts the running ban of host and forgets its ban history in
+	// this jail, so that its next ban is a first ban, as fail2ban-client's
+	// unbanip deletes it from the database (history is forgotten even when
+	// host is not banned); it reports false when host was not banned.
 	Unban(ctx context.Context, host netip.Addr) (bool, error)
-	// UnbanAll lifts every running ban and returns how many.
+	// UnbanAll lifts every running ban, forgets the ban history of every
+	// host of the jail, and returns how many bans it lifted.
 	UnbanAll(ctx context.Context) (int, error)
 }
 

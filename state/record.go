@@ -6,6 +6,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/f2bproject/f2b/engine"
 )
@@ -157,6 +158,14 @@ func applyActions(tx *bolt.Tx, actions []*engine.Action, now time.Time) error {
 	bans := tx.Bucket(bucketBans)
 	jails := map[string]*bolt.Bucket{}
 	for _, a := range actions {
+		if a.Type == engine.Unban && a.Forget && !a.Host.IsValid() && a.HostText == "" {
+			// Every host of the jail: fail2ban's unban --all.
+			if err := bans.DeleteBucket([]byte(a.Jail)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return fmt.Errorf("jail %q: forget: %w", a.Jail, err)
+			}
+			delete(jails, a.Jail)
+			continue
+		}
 		b := jails[a.Jail]
 		if b == nil {
 			var err error
@@ -166,6 +175,12 @@ func applyActions(tx *bolt.Tx, actions []*engine.Action, now time.Time) error {
 			jails[a.Jail] = b
 		}
 		key := hostKey(a.Host, a.HostText)
+		if a.Type == engine.Unban && a.Forget {
+			if err := b.Delete(key); err != nil {
+				return fmt.Errorf("jail %q, host %s: forget: %w", a.Jail, a.HostText, err)
+			}
+			continue
+		}
 		var r engine.BanRecord
 		var found bool
 		if a.Type != engine.Ban { // a Ban replaces the record whole

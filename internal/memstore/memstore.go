@@ -19,7 +19,8 @@ import (
 // and BanTime; an Unban marks it ended at the action's End (the moment the
 // ban ended or was lifted), keeping its Start, ban time and count as
 // history, unless the unban's Start is before the record's (it ended an
-// earlier ban).
+// earlier ban); an Unban with Forget deletes the record (the jail's every
+// record for the zero Host).
 type Store struct {
 	mu        sync.Mutex
 	recs      map[string]map[netip.Addr]engine.BanRecord // jail → host → latest ban
@@ -109,6 +110,14 @@ func (s *Store) Record(actions []*engine.Action) error {
 	for _, a := range actions {
 		s.saved[a] = true
 		recs := s.jail(a.Jail)
+		if a.Type == engine.Unban && a.Forget {
+			if a.Host.IsValid() {
+				delete(recs, a.Host)
+			} else {
+				clear(recs) // every host of the jail
+			}
+			continue
+		}
 		r, found := recs[a.Host]
 		switch {
 		case a.Type == engine.Ban || !found:

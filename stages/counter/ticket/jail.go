@@ -134,11 +134,26 @@ func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
 // manualUnban lifts the ban of host at now, if it has one.
 func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
 	k := keyOf(host)
-	if c.bans[k] != nil {
+	banned := c.bans[k] != nil
+	if banned {
 		c.lift(k, now)
-		return true
+	} else {
+		c.batch.Forget(host)
 	}
-	return false
+	if h := c.hosts.Get(k); h != nil {
+		c.forget(k, h)
+	}
+	return banned
+}
+
+// forget drops the ban history of host k, state h, as fail2ban's unbanip
+// deletes its bips row: its next ban is a first ban, for bantime.increment
+// too. An open ticket stays (fail2ban's unbanip leaves its failures).
+func (c *Counter) forget(k hostKey, h *hostState) {
+	h.hist = history{}
+	if h.empty() && c.bans[k] == nil {
+		c.hosts.Delete(k)
+	}
 }
 
 // manualUnbanAll lifts every running ban at now, in ban order.
@@ -149,15 +164,20 @@ func (c *Counter) manualUnbanAll(now time.Time) int {
 	for _, b := range bs {
 		c.lift(keyOf(b.host), now)
 	}
+	// fail2ban's unban --all empties the jail's database rows: every
+	// host's ban history goes.
+	for k, h := range c.hosts.All() {
+		c.forget(k, h)
+	}
+	c.batch.Forget(netip.Addr{})
 	return len(bs)
 }
 
 // lift ends the running ban of host k at now, before its time.
 // The host's open ticket is dropped too, so old failures do not ban it
-// again at once (fail2ban keeps it). Its ban history stays: fail2ban's
-// unbanip deletes the host's bips row, but the store keeps the ended ban
-// as history across a restart, and forgetting it only until then would
-// make escalation depend on restarts.
+// again at once (fail2ban keeps it). The unban forgets the host's ban
+// history in the store (engine.Action.Forget), as fail2ban's unbanip
+// deletes its bips row; the caller forgets it here.
 func (c *Counter) lift(k hostKey, now time.Time) {
 	b := c.bans[k]
 	if b.Index >= 0 {

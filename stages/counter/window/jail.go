@@ -97,11 +97,26 @@ func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
 // manualUnban lifts the ban of host at now, if it has one.
 func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
 	k := keyOf(host)
-	if c.bans[k] != nil {
+	banned := c.bans[k] != nil
+	if banned {
 		c.lift(k, now)
-		return true
+	} else {
+		c.batch.Forget(host)
 	}
-	return false
+	if h := c.hosts.Get(k); h != nil {
+		c.forget(k, h)
+	}
+	return banned
+}
+
+// forget drops the ban history of host k, state h, as fail2ban's unbanip
+// deletes it from its database: its next ban is a first ban. Its kept
+// failures stay (fail2ban's unbanip leaves them too).
+func (c *Counter) forget(k hostKey, h *hostState) {
+	h.count = 0
+	if h.n == 0 && c.bans[k] == nil {
+		c.hosts.Delete(k)
+	}
 }
 
 // manualUnbanAll lifts every running ban at now, in ban order.
@@ -112,13 +127,19 @@ func (c *Counter) manualUnbanAll(now time.Time) int {
 	for _, b := range bs {
 		c.lift(keyOf(b.host), now)
 	}
+	// fail2ban's unban --all empties the jail's database rows: every
+	// host's ban history goes.
+	for k, h := range c.hosts.All() {
+		c.forget(k, h)
+	}
+	c.batch.Forget(netip.Addr{})
 	return len(bs)
 }
 
 // lift ends the running ban of host k at now, before its time.
 // The host's window is cleared too, so it takes max_retry fresh failures
-// to ban it again. Its ban count stays: the store keeps the ended ban as
-// history across a restart, so escalation goes on from it either way.
+// to ban it again. The unban forgets the host's ban history in the store
+// (engine.Action.Forget); the caller forgets it here.
 func (c *Counter) lift(k hostKey, now time.Time) {
 	b := c.bans[k]
 	if b.Index >= 0 {

@@ -263,8 +263,10 @@ func newUnbanCmd(io IOStreams) *cobra.Command {
 		Use:   "unban IP... | --all",
 		Short: "Lift the bans of addresses, or all bans",
 		Long: `Unban lifts the running bans of each IP in every jail, or with --all every
-ban of every jail. Addresses no jail had banned are reported on standard
-error; they do not make the command fail.`,
+ban of every jail. As fail2ban-client's unban does, it also forgets the ban
+history of those addresses (of every address with --all), so that a later
+ban of one is a first ban again, not an escalated one. Addresses no jail had
+banned are reported on standard error; they do not make the command fail.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case all && len(args) > 0:

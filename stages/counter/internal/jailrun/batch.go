@@ -3,6 +3,7 @@ package jailrun
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 
 	"github.com/f2bproject/f2b/engine"
@@ -54,6 +55,20 @@ func (b *Batch) Add(ev engine.Event) {
 // the store, which holds it already.
 func (b *Batch) AddUnsaved(ev engine.Event) {
 	b.evs = append(b.evs, ev)
+}
+
+// Forget queues, to be saved but not sent, the forgetting of host's ban
+// history in the jail (every host's for the zero Addr): an Unban with
+// Forget (see engine.Action.Forget) for a host that has no running ban,
+// which sinks must not see.
+func (b *Batch) Forget(host netip.Addr) {
+	if b.store != nil {
+		a := &engine.Action{Type: engine.Unban, Jail: b.jail, Host: host, Forget: true}
+		if host.IsValid() {
+			a.HostText = host.String()
+		}
+		b.save = append(b.save, a)
+	}
 }
 
 // Len is the number of actions queued.

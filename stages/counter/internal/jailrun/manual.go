@@ -87,7 +87,8 @@ func Status(jail string, failed, totalFailed, totalBanned int64, banned []engine
 }
 
 // LiftedUnban is the unban of a ban lifted by hand at now: Start and End
-// are both now, the moment it was lifted; the rest repeats the ban.
+// are both now, the moment it was lifted; the rest repeats the ban. It
+// forgets the host's ban history, as a manual unban does (Action.Forget).
 func LiftedUnban(jail string, info engine.BanInfo, fields map[string]string, now time.Time) engine.Event {
 	return engine.Event{
 		Kind: engine.KindAction,
@@ -103,6 +104,7 @@ func LiftedUnban(jail string, info engine.BanInfo, fields map[string]string, now
 			End:      now,
 			BanCount: info.BanCount,
 			Fields:   fields,
+			Forget:   true,
 		},
 	}
 }

@@ -95,7 +95,8 @@ func RoundTrip(t *testing.T, build Build, open Opener) {
 		t.Fatal(err)
 	}
 	slices.SortFunc(recs, func(a, b engine.BanRecord) int { return a.Host.Compare(b.Host) })
-	if len(recs) != 2 || recs[0].Host != addr(hostA) || recs[0].Ended || recs[1].Host != addr(hostB) || !recs[1].Ended {
+	// B's manual unban forgot its history (fail2ban's unbanip).
+	if len(recs) != 1 || recs[0].Host != addr(hostA) || recs[0].Ended {
 		t.Fatalf("stored %+v", recs)
 	}
 	r = start(store)
@@ -105,7 +106,7 @@ func RoundTrip(t *testing.T, build Build, open Opener) {
 	now = time.Now()
 	r.in <- Failure(hostB, now)
 	r.in <- Failure(hostB, now)
-	if got := next(r); got != "ban 192.0.2.2 #2" {
+	if got := next(r); got != "ban 192.0.2.2 #1" {
 		t.Fatalf("after reopening: %s", got)
 	}
 	if st := r.c.Status(); st.CurrentlyBanned != 2 || st.TotalBanned != 1 {

@@ -42,6 +42,7 @@ func Suite(t *testing.T, build Build) {
 		"restore":               testRestore,
 		"floors":                testFloors,
 		"manual":                testManual,
+		"unban forgets":         testUnbanForgets,
 		"store errors":          testStoreErrors,
 		"group commit":          testGroupCommit,
 		"not running":           testNotRunning,
@@ -261,8 +262,8 @@ func testManual(t *testing.T, build Build) {
 	if ev := got[0]; !ev.Time.Equal(now.Add(time.Minute)) || !ev.Action.End.Equal(ev.Time) || !ev.Action.Start.Equal(ev.Time) {
 		t.Errorf("manual unban at %v: %+v", ev.Time, ev.Action)
 	}
-	if r, _ := store.Get(Jail, addr(hostA)); !r.Ended || r.BanCount != 1 {
-		t.Errorf("after Unban the store holds %+v", r)
+	if r, ok := store.Get(Jail, addr(hostA)); ok {
+		t.Errorf("after Unban the store holds %+v, want no record (fail2ban's unbanip deletes it)", r)
 	}
 	if ok, err := c.Unban(ctx, addr(hostA)); ok || err != nil {
 		t.Errorf("Unban of a host not banned = %v, %v", ok, err)
@@ -303,6 +304,68 @@ func testManual(t *testing.T, build Build) {
 	if err := c.Ban(ctx, addr(hostA)); !errors.Is(err, jailerr.ErrNotRunning) {
 		t.Errorf("Ban after Run returned = %v, want ErrNotRunning", err)
 	}
+}
+
+// testUnbanForgets: a manual unban forgets the host's ban history, in the
+// counter and in the store, as fail2ban's unbanip deletes the host's rows
+// from its database, even for a host not banned; unban --all forgets the
+// whole jail's. The next ban of such a host is a first ban.
+func testUnbanForgets(t *testing.T, build Build) {
+	store := memstore.New()
+	now := time.Now()
+	past := engine.BanRecord{Jail: Jail, Host: addr(hostC), HostText: hostC, Start: now.Add(-time.Hour),
+		End: now.Add(-50 * time.Minute), BanTime: 10 * time.Minute, BanCount: 2, Failures: 2, Ended: true}
+	other := past
+	other.Jail = "other"
+	store.Put(past, other)
+	c := NewCounter(t, build, store, nil)
+	h := Start(t, c, store, 16)
+	ctx := t.Context()
+	want(t, "restore of history only", h.Take())
+
+	for range 2 {
+		if err := c.Ban(ctx, addr(hostA)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := c.Unban(ctx, addr(hostA)); !ok || err != nil {
+			t.Fatalf("Unban = %v, %v", ok, err)
+		}
+	}
+	want(t, "ban, unban, ban, unban", h.Take(), "ban 192.0.2.1 #1", "unban 192.0.2.1 #1", "ban 192.0.2.1 #1", "unban 192.0.2.1 #1")
+
+	// C is not banned, but has history: the unban reports no ban and
+	// still forgets it.
+	if ok, err := c.Unban(ctx, addr(hostC)); ok || err != nil {
+		t.Fatalf("Unban of a host not banned = %v, %v", ok, err)
+	}
+	want(t, "unban of a host not banned", h.Take())
+	if r, ok := store.Get(Jail, addr(hostC)); ok {
+		t.Errorf("history of C kept: %+v", r)
+	}
+	if err := c.Ban(ctx, addr(hostC)); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "ban of C after its history went", h.Take(), "ban 192.0.2.3 #1")
+
+	// unban --all: every host's history goes, in this jail only.
+	if err := c.Ban(ctx, addr(hostB)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.UnbanAll(ctx); n != 2 || err != nil {
+		t.Fatalf("UnbanAll = %d, %v", n, err)
+	}
+	want(t, "unban all", h.Take(), "ban 192.0.2.2 #1", "unban 192.0.2.3 #1", "unban 192.0.2.2 #1")
+	if recs, _ := store.Bans(Jail); len(recs) != 0 {
+		t.Errorf("after UnbanAll the jail's records are %+v, want none", recs)
+	}
+	if recs, _ := store.Bans("other"); len(recs) != 1 {
+		t.Errorf("another jail's records are %+v, want its one kept", recs)
+	}
+	if err := c.Ban(ctx, addr(hostC)); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "ban after unban --all", h.Take(), "ban 192.0.2.3 #1")
+	stop(t, h)
 }
 
 // testStoreErrors: a failing store does not stop bans; the failures are
