@@ -70,6 +70,9 @@ type JailStatus struct {
 	CurrentlyFailed int      `json:"currently_failed"`
 	TotalFailed     int64    `json:"total_failed"`
 	Files           []string `json:"files"`
+	// JournalMatches are the matches of each journal source of the jail
+	// (fail2ban-client's "Journal matches"); absent when it has none.
+	JournalMatches  []string `json:"journal_matches,omitempty"`
 	CurrentlyBanned int      `json:"currently_banned"`
 	TotalBanned     int64    `json:"total_banned"`
 	Banned          []string `json:"banned"`

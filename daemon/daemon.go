@@ -75,8 +75,8 @@ type instance struct {
 	cancel context.CancelFunc
 	done   chan error // receives Run's result once
 	jails  map[string]engine.Jail
-	files  map[string][]string // jail → the files its sources read
-	names  []string            // jail names, sorted
+	files  map[string]sourceList // jail → what its sources read
+	names  []string              // jail names, sorted
 }
 
 // New returns a daemon for cfg; Run starts it.
@@ -244,10 +244,16 @@ func (d *Daemon) launch(ctx context.Context, g *engine.Graph) *instance {
 	return inst
 }
 
-// index finds the jails of the graph and the files behind each.
+// sourceList is what the sources behind a jail read, as status shows it.
+type sourceList struct {
+	files   []string // the files of file sources
+	journal []string // the matches of each journal source; nil when none
+}
+
+// index finds the jails of the graph and the sources behind each.
 func (inst *instance) index() {
 	inst.jails = map[string]engine.Jail{}
-	inst.files = map[string][]string{}
+	inst.files = map[string]sourceList{}
 	for _, id := range inst.g.Nodes() {
 		st, _ := inst.g.Stage(id)
 		j, ok := st.(engine.Jail)
@@ -257,29 +263,35 @@ func (inst *instance) index() {
 		name := strings.TrimPrefix(id, "counter.")
 		inst.jails[name] = j
 		inst.names = append(inst.names, name)
-		inst.files[name] = inst.filesOf(id, map[string]bool{})
+		var l sourceList
+		inst.sourcesOf(id, map[string]bool{}, &l)
+		slices.Sort(l.files)
+		l.files = slices.Compact(l.files)
+		inst.files[name] = l
 	}
 	slices.Sort(inst.names)
 }
 
-// filesOf walks upstream from id to the sources and collects what they
-// read.
-func (inst *instance) filesOf(id string, seen map[string]bool) []string {
-	var out []string
+// sourcesOf walks upstream from id to the sources and collects what they
+// read into l.
+func (inst *instance) sourcesOf(id string, seen map[string]bool, l *sourceList) {
 	for _, up := range inst.g.Inputs(id) {
 		if seen[up] {
 			continue
 		}
 		seen[up] = true
 		st, _ := inst.g.Stage(up)
-		if fl, ok := st.(engine.FileLister); ok {
-			out = append(out, fl.Files()...)
-			continue
+		fl, isFiles := st.(engine.FileLister)
+		jr, isJournal := st.(engine.JournalReader)
+		switch {
+		case isFiles:
+			l.files = append(l.files, fl.Files()...)
+		case isJournal:
+			l.journal = append(l.journal, jr.JournalMatches())
+		default:
+			inst.sourcesOf(up, seen, l)
 		}
-		out = append(out, inst.filesOf(up, seen)...)
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // stop cancels inst's sources and waits for its graph to drain.

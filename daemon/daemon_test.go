@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,15 @@ func (s *idleSource) Run(ctx context.Context, _ <-chan engine.Event, _ chan<- en
 	return nil
 }
 func (s *idleSource) Files() []string { return s.files }
+
+// journalSource is an idle source that reads "the journal".
+type journalSource struct{}
+
+func (journalSource) Run(ctx context.Context, _ <-chan engine.Event, _ chan<- engine.Event) error {
+	<-ctx.Done()
+	return nil
+}
+func (journalSource) JournalMatches() string { return "_COMM=sshd" }
 
 // fakeJail is a counter that keeps a set of banned hosts.
 type fakeJail struct {
@@ -100,6 +110,9 @@ func (w *world) compile(bo engine.BuildOptions) (*engine.Graph, error) {
 		Build: func(engine.Options, any) (engine.Stage, error) {
 			return &idleSource{files: []string{"/var/log/x.log"}}, nil
 		}})
+	reg.Register(engine.Registration{Kind: "source", Type: "journal", Out: engine.KindLine,
+		NewArgs: func() any { return &struct{}{} },
+		Build:   func(engine.Options, any) (engine.Stage, error) { return &journalSource{}, nil }})
 	reg.Register(engine.Registration{Kind: "counter", Type: "fake", In: engine.KindLine, Out: engine.KindNone,
 		NewArgs: func() any { return &struct{}{} },
 		Build: func(o engine.Options, _ any) (engine.Stage, error) {
@@ -107,9 +120,12 @@ func (w *world) compile(bo engine.BuildOptions) (*engine.Graph, error) {
 			w.built = append(w.built, j)
 			return j, nil
 		}})
-	spec := engine.Spec{Nodes: []engine.NodeSpec{{Kind: "source", Type: "idle", Name: "log", Args: &struct{}{}}}}
+	spec := engine.Spec{Nodes: []engine.NodeSpec{
+		{Kind: "source", Type: "idle", Name: "log", Args: &struct{}{}},
+		{Kind: "source", Type: "journal", Name: "j", Args: &struct{}{}},
+	}}
 	for _, name := range w.jails {
-		spec.Nodes = append(spec.Nodes, engine.NodeSpec{Kind: "counter", Type: "fake", Name: name, Inputs: []string{"source.log"}, Args: &struct{}{}})
+		spec.Nodes = append(spec.Nodes, engine.NodeSpec{Kind: "counter", Type: "fake", Name: name, Inputs: []string{"source.log", "source.j"}, Args: &struct{}{}})
 	}
 	g, problems := engine.Compile(spec, reg, bo)
 	if engine.HasErrors(problems) {
@@ -204,7 +220,8 @@ func TestHandleCommands(t *testing.T) {
 	}
 	res, err = call(control.Request{Command: control.CmdStatus, Args: []string{"sshd"}})
 	st := res.(control.JailStatus)
-	if err != nil || st.CurrentlyBanned != 2 || len(st.Banned) != 2 || st.Files[0] != "/var/log/x.log" {
+	if err != nil || st.CurrentlyBanned != 2 || len(st.Banned) != 2 || !slices.Equal(st.Files, []string{"/var/log/x.log"}) ||
+		!slices.Equal(st.JournalMatches, []string{"_COMM=sshd"}) {
 		t.Fatalf("status sshd: %+v %v", st, err)
 	}
 	if st.Banned[0] == "::ffff:192.0.2.2" || st.Banned[1] == "::ffff:192.0.2.2" {

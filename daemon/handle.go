@@ -88,7 +88,8 @@ func (inst *instance) status(args []string) (any, error) {
 	for _, b := range st.Banned {
 		banned = append(banned, hostText(b))
 	}
-	files := inst.files[args[0]]
+	src := inst.files[args[0]]
+	files := src.files
 	if files == nil {
 		files = []string{}
 	}
@@ -97,6 +98,7 @@ func (inst *instance) status(args []string) (any, error) {
 		CurrentlyFailed: st.CurrentlyFailed,
 		TotalFailed:     st.TotalFailed,
 		Files:           files,
+		JournalMatches:  src.journal,
 		CurrentlyBanned: st.CurrentlyBanned,
 		TotalBanned:     st.TotalBanned,
 		Banned:          banned,

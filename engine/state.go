@@ -102,6 +102,14 @@ type FileLister interface {
 	Files() []string
 }
 
+// JournalReader is implemented by sources that read the systemd journal:
+// JournalMatches is their matches as fail2ban-client's status shows them
+// ("Journal matches: _SYSTEMD_UNIT=sshd.service + _COMM=sshd"), "" for
+// the whole journal.
+type JournalReader interface {
+	JournalMatches() string
+}
+
 // EnvChecker is implemented by stages that need something of the machine
 // (a binary such as nft or ipset, a readable file). `f2b validate
 // --check-env` asks them before run time. CheckEnv may do I/O but must not

@@ -191,9 +191,10 @@ func (s *Source) Stats() map[string]int64 {
 	}
 }
 
-// Files implements engine.FileLister: what the source reads, as status
-// reports name it.
-func (s *Source) Files() []string { return []string{"journal"} }
+// JournalMatches implements engine.JournalReader: the match terms as
+// journalctl takes them, "+" between alternatives, which is how
+// fail2ban-client's status writes them too.
+func (s *Source) JournalMatches() string { return strings.Join(s.args.Match, " ") }
 
 // CheckEnv implements engine.EnvChecker: journalctl must be installed.
 func (s *Source) CheckEnv() error {

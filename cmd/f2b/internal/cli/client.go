@@ -150,7 +150,20 @@ func writeJailStatus(w io.Writer, st control.JailStatus) {
 	fmt.Fprintf(w, "|- Filter\n")
 	fmt.Fprintf(w, "|  |- Currently failed:\t%d\n", st.CurrentlyFailed)
 	fmt.Fprintf(w, "|  |- Total failed:\t%d\n", st.TotalFailed)
-	fmt.Fprintf(w, "|  `- File list:\t%s\n", strings.Join(st.Files, " "))
+	// A jail reads files ("File list"), the journal ("Journal matches",
+	// the matches of its journal sources joined as alternatives), or in
+	// f2b both; the last line of the subtree is drawn with "`-".
+	journal := st.JournalMatches != nil
+	if len(st.Files) > 0 || !journal {
+		branch := "`-"
+		if journal {
+			branch = "|-"
+		}
+		fmt.Fprintf(w, "|  %s File list:\t%s\n", branch, strings.Join(st.Files, " "))
+	}
+	if journal {
+		fmt.Fprintf(w, "|  `- Journal matches:\t%s\n", strings.Join(st.JournalMatches, " + "))
+	}
 	fmt.Fprintf(w, "`- Actions\n")
 	fmt.Fprintf(w, "   |- Currently banned:\t%d\n", st.CurrentlyBanned)
 	fmt.Fprintf(w, "   |- Total banned:\t%d\n", st.TotalBanned)

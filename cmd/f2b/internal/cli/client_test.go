@@ -52,6 +52,12 @@ func (d *fakeDaemon) Handle(_ context.Context, req control.Request) (any, error)
 				CurrentlyBanned: 2, TotalBanned: 17, Banned: []string{"2001:db8::7", "203.0.113.9"}}, nil
 		case "idle":
 			return control.JailStatus{Jail: "idle", Files: []string{}, Banned: []string{}}, nil
+		case "journal":
+			return control.JailStatus{Jail: "journal", TotalFailed: 2, Files: []string{},
+				JournalMatches: []string{"_SYSTEMD_UNIT=sshd.service + _COMM=sshd"}, Banned: []string{}}, nil
+		case "mixed":
+			return control.JailStatus{Jail: "mixed", Files: []string{"/var/log/auth.log"},
+				JournalMatches: []string{"_SYSTEMD_UNIT=ssh.service", "_COMM=sshd"}, Banned: []string{}}, nil
 		}
 		return nil, fmt.Errorf("jail %q does not exist", req.Args[0])
 	case control.CmdBanned:
@@ -118,6 +124,9 @@ func TestClientCommands(t *testing.T) {
 		{"status_sshd", []string{"status", "sshd"}, control.Request{Command: "status", Args: []string{"sshd"}}},
 		{"status_nginx", []string{"status", "nginx"}, control.Request{Command: "status", Args: []string{"nginx"}}},
 		{"status_idle", []string{"status", "idle"}, control.Request{Command: "status", Args: []string{"idle"}}},
+		{"status_journal", []string{"status", "journal"}, control.Request{Command: "status", Args: []string{"journal"}}},
+		{"status_journal_json", []string{"status", "journal", "--json"}, control.Request{Command: "status", Args: []string{"journal"}}},
+		{"status_mixed", []string{"status", "mixed"}, control.Request{Command: "status", Args: []string{"mixed"}}},
 		{"status_sshd_json", []string{"status", "sshd", "--json"}, control.Request{Command: "status", Args: []string{"sshd"}}},
 		{"status_unknown_jail", []string{"status", "nope"}, control.Request{Command: "status", Args: []string{"nope"}}},
 		{"banned", []string{"banned"}, control.Request{Command: "banned"}},
