@@ -128,7 +128,11 @@ func batchGC(heap int64) (restore func()) {
 const recorderName = "f2b_replay"
 
 func runReplay(ctx context.Context, opts *replayOptions) error {
-	now := time.Now
+	// The replay's "now" is the moment it started, one instant for every
+	// line: year-less dates resolve the same way from the first line to
+	// the last (and a date detector reads no clock per line).
+	began := time.Now()
+	now := func() time.Time { return began }
 	if opts.now != "" {
 		t, err := time.Parse(time.RFC3339, opts.now)
 		if err != nil {
