@@ -36,16 +36,16 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 		// The element's timeout is the ban's end; the script caps it at
 		// maxTimeout.
 		Timeout: func(end, _ time.Time) time.Time { return end },
-		// The table and chain are set up at start even without bans, and
-		// the sets the chain refers to are the sink's (a jail of a former
+		// The table and chains are set up at start even without bans,
+		// and the sets the chains refer to are the sink's (a jail of a former
 		// run whose elements are to go).
 		Discover:    true,
 		FlushOnStop: s.cfg.flushOnStop,
 	}, b)
 }
 
-// backend is the fwsync.Backend of one Run: the sink's chain and its
-// jails' sets (the groups: set bases) in the table, changed through
+// backend is the fwsync.Backend of one Run: the sink's chains (one per
+// hook) and its jails' sets (the groups: set bases) in the table, changed through
 // `nft -f -`, one transaction per call.
 type backend struct {
 	cfg    *config
@@ -57,7 +57,7 @@ type backend struct {
 	// The fields below are only used by the driver's goroutines, one at
 	// a time.
 
-	// known are the set bases the chain's rules cover.
+	// known are the set bases the chains' rules cover.
 	known map[string]bool
 	// listed are the sets of the last listing of the table; nil before
 	// one.
@@ -74,14 +74,15 @@ func (b *backend) apply(ctx context.Context, text string) error {
 }
 
 func (b *backend) list(ctx context.Context) (*snapshot, error) {
-	return listTable(ctx, b.run, b.nft, b.cfg.table, b.cfg.chain, fwsync.Now(b.clock))
+	return listTable(ctx, b.run, b.nft, b.cfg.table, b.cfg.ownChains(), fwsync.Now(b.clock))
 }
 
 // Sync implements fwsync.Backend: it reads the table, creates the table,
-// chain and sets where missing and repairs those not as configured, and
-// replaces the chain's rules by the configured ones, in one transaction.
-// It returns the elements of the sets of groups, and of the sets the
-// chain refers to that the sink did not know (a jail of a former run).
+// chains and sets where missing and repairs those not as configured,
+// removes the chains of hooks no longer configured, and replaces the
+// chains' rules by the configured ones, in one transaction. It returns
+// the elements of the sets of groups, and of the sets the chains refer
+// to that the sink did not know (a jail of a former run).
 func (b *backend) Sync(ctx context.Context, groups []string) (map[string]map[netip.Prefix]fwsync.Elem, error) {
 	if held, ok := b.declare(groups); ok {
 		return held, nil
@@ -115,8 +116,9 @@ func (b *backend) Sync(ctx context.Context, groups []string) (map[string]map[net
 
 // declare handles the first bans of jails whose sets the last listing of
 // the table did not hold, as a start of the sink without them finds them:
-// their sets and the chain's rules go into the transaction of their
-// elements, and the sets hold nothing yet. So a jail's first ban costs no
+// their sets and the chains' rules go into the transaction of their
+// elements, and the sets hold nothing yet. The chains are declared too,
+// so one deleted behind the sink's back comes back with its rules. So a jail's first ban costs no
 // listing and no transaction of its own. Should the sets be there after
 // all (an admin made them), that transaction fails and the driver's
 // resync lists the table and repairs it.
@@ -133,7 +135,7 @@ func (b *backend) declare(groups []string) (map[string]map[netip.Prefix]fwsync.E
 	sc.b.WriteString(b.pending)
 	if b.pending == "" {
 		sc.table()
-		sc.chain()
+		sc.chains()
 	}
 	held := make(map[string]map[netip.Prefix]fwsync.Elem, len(groups))
 	for _, g := range slices.Sorted(slices.Values(groups)) {
@@ -142,13 +144,13 @@ func (b *backend) declare(groups []string) (map[string]map[netip.Prefix]fwsync.E
 		sc.set(g, famV4)
 		sc.set(g, famV6)
 	}
-	sc.flushChain()
+	sc.flushChains()
 	sc.rules(slices.Sorted(maps.Keys(b.known)))
 	b.pending = sc.String()
 	return held, true
 }
 
-// setup writes the table, chain, sets of take and rules into sc,
+// setup writes the table, chains, sets of take and rules into sc,
 // repairing what is not as the configuration says, and returns the
 // elements of the sets of take that stay.
 func (b *backend) setup(sc *script, snap *snapshot, take map[string]bool) map[string]map[netip.Prefix]fwsync.Elem {
@@ -157,17 +159,26 @@ func (b *backend) setup(sc *script, snap *snapshot, take map[string]bool) map[st
 	if !snap.exists {
 		sc.table()
 	}
-	c := snap.chain
-	if c != nil && (c.typ != "filter" || c.hook != "input" || c.prio != b.cfg.priority || c.policy != "accept") {
-		// nft cannot change a base chain's hook or priority in place.
-		sc.flushChain()
-		sc.line("delete chain inet", b.cfg.table, b.cfg.chain)
-		c = nil
+	for _, hc := range b.cfg.chains {
+		c, ok := snap.chains[hc.name]
+		if ok && (c.typ != "filter" || c.hook != hc.hook || c.prio != b.cfg.priority || c.policy != "accept") {
+			// nft cannot change a base chain's hook or priority in place.
+			sc.deleteChain(hc.name)
+			ok = false
+		}
+		if !ok {
+			sc.chain(hc)
+		}
+		sc.flushChain(hc.name)
 	}
-	if c == nil {
-		sc.chain()
+	for _, hc := range b.cfg.unused {
+		// A chain of a hook the configuration dropped would go on
+		// blocking there, and keep its sets from being replaced.
+		if _, ok := snap.chains[hc.name]; ok {
+			b.logger.Info("removing the chain of a hook no longer configured", "chain", hc.name, "hook", hc.hook)
+			sc.deleteChain(hc.name)
+		}
 	}
-	sc.flushChain()
 	held := make(map[string]map[netip.Prefix]fwsync.Elem, len(take))
 	for _, base := range slices.Sorted(maps.Keys(take)) {
 		h := map[netip.Prefix]fwsync.Elem{}
@@ -230,7 +241,7 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 	return nil
 }
 
-// Teardown implements fwsync.Backend: it removes the sink's chain and
+// Teardown implements fwsync.Backend: it removes the sink's chains and
 // sets, and the table when nothing else is left in it (flush_on_stop).
 func (b *backend) Teardown(ctx context.Context, groups []string) error {
 	snap, err := b.list(ctx)
@@ -247,12 +258,13 @@ func (b *backend) Teardown(ctx context.Context, groups []string) error {
 	}
 	sc := &script{cfg: b.cfg}
 	if snap.others == 0 {
-		// Only this sink's chain and sets are there: the table goes.
+		// Only this sink's chains and sets are there: the table goes.
 		sc.line("delete table inet", b.cfg.table)
 	} else {
-		if snap.chain != nil {
-			sc.flushChain()
-			sc.line("delete chain inet", b.cfg.table, b.cfg.chain)
+		for _, name := range b.cfg.ownChains() {
+			if _, ok := snap.chains[name]; ok {
+				sc.deleteChain(name)
+			}
 		}
 		for _, base := range slices.Sorted(maps.Keys(bases)) {
 			for _, suf := range famSuffix {
@@ -266,8 +278,8 @@ func (b *backend) Teardown(ctx context.Context, groups []string) error {
 		return nil
 	}
 	if err := b.apply(ctx, sc.String()); err != nil {
-		return fmt.Errorf("removing the sink's chain and sets from table inet %s: %w", b.cfg.table, err)
+		return fmt.Errorf("removing the sink's chains and sets from table inet %s: %w", b.cfg.table, err)
 	}
-	b.logger.Info("flush_on_stop: removed the sink's chain and sets", "table", b.cfg.table, "table_removed", snap.others == 0)
+	b.logger.Info("flush_on_stop: removed the sink's chains and sets", "table", b.cfg.table, "table_removed", snap.others == 0)
 	return nil
 }

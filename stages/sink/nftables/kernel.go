@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +40,7 @@ func findNft(name string) (string, error) {
 // snapshot is what the kernel holds of the sink's table.
 type snapshot struct {
 	exists bool
-	chain  *chainInfo           // the sink's chain; nil when absent
-	owned  map[string]bool      // set bases the sink's chain refers to
+	owned  map[string]bool      // set bases the sink's chains refer to
 	sets   map[string]*setInfo  // every set of the table, by name
 	others int                  // chains and sets of the table that are not the sink's
 	read   time.Time            // when it was read, for the element ends
@@ -90,8 +90,10 @@ type (
 )
 
 // listTable reads table (family inet) with the program nft; a missing
-// table is an empty snapshot.
-func listTable(ctx context.Context, run *fwrun.Runner, nft, table, chain string, now time.Time) (*snapshot, error) {
+// table is an empty snapshot. chains are the names of the sink's chains
+// (of every hook, configured or not): the sets their rules refer to are
+// the sink's.
+func listTable(ctx context.Context, run *fwrun.Runner, nft, table string, chains []string, now time.Time) (*snapshot, error) {
 	out, err := run.Run(ctx, "", nft, "-j", "list", "table", "inet", table)
 	snap := &snapshot{owned: map[string]bool{}, sets: map[string]*setInfo{}, chains: map[string]chainInfo{}, read: now}
 	if err != nil {
@@ -101,14 +103,15 @@ func listTable(ctx context.Context, run *fwrun.Runner, nft, table, chain string,
 		}
 		return nil, fmt.Errorf("reading table inet %s: %w", table, err)
 	}
-	if err := parseTable(out, chain, snap); err != nil {
+	if err := parseTable(out, chains, snap); err != nil {
 		return nil, fmt.Errorf("reading table inet %s: %w", table, err)
 	}
 	return snap, nil
 }
 
-// parseTable fills snap from nft's JSON listing of one table.
-func parseTable(data []byte, chain string, snap *snapshot) error {
+// parseTable fills snap from nft's JSON listing of one table; chains are
+// the names of the sink's chains.
+func parseTable(data []byte, chains []string, snap *snapshot) error {
 	var l jsonList
 	if err := json.Unmarshal(data, &l); err != nil {
 		return fmt.Errorf("nft's JSON output: %w", err)
@@ -128,17 +131,13 @@ func parseTable(data []byte, chain string, snap *snapshot) error {
 			if err := json.Unmarshal(item["chain"], &jc); err != nil {
 				return fmt.Errorf("chain in nft's JSON output: %w", err)
 			}
-			ci := chainInfo{typ: jc.Type, hook: jc.Hook, policy: jc.Policy, prio: jc.Prio}
-			snap.chains[jc.Name] = ci
-			if jc.Name == chain {
-				snap.chain = &ci
-			}
+			snap.chains[jc.Name] = chainInfo{typ: jc.Type, hook: jc.Hook, policy: jc.Policy, prio: jc.Prio}
 		case item["rule"] != nil:
 			var jr jsonRule
 			if err := json.Unmarshal(item["rule"], &jr); err != nil {
 				return fmt.Errorf("rule in nft's JSON output: %w", err)
 			}
-			if jr.Chain == chain {
+			if slices.Contains(chains, jr.Chain) {
 				for _, ref := range setRefs(jr.Expr) {
 					if base, _, ok := baseOfSet(ref); ok {
 						snap.owned[base] = true
@@ -148,7 +147,7 @@ func parseTable(data []byte, chain string, snap *snapshot) error {
 		}
 	}
 	for name := range snap.chains {
-		if name != chain {
+		if !slices.Contains(chains, name) {
 			snap.others++
 		}
 	}

@@ -75,8 +75,8 @@ func TestBanUnban(t *testing.T) {
 		t.Errorf("stats = %v", st)
 	}
 	// The table stays when the sink stops (flush_on_stop is false).
-	if snap := table(t, p.Server, "f2b", "input_drop"); !snap.exists || snap.chain == nil || !snap.owned["sshd"] {
-		t.Errorf("after stop: table %v chain %v owned %v", snap.exists, snap.chain, snap.owned)
+	if snap := table(t, p.Server, "f2b", "input_drop"); !snap.exists || snap.chains["input_drop"].hook != "input" || !snap.owned["sshd"] {
+		t.Errorf("after stop: table %v chains %v owned %v", snap.exists, snap.chains, snap.owned)
 	}
 }
 
@@ -401,7 +401,7 @@ func TestFlushOnStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := table(t, ns, "f2b", "input_keep")
-	if _, ok := snap.chains["input_flush"]; ok || snap.sets["sshd_v4"] != nil || snap.sets["dns_v4"] == nil || snap.chain == nil || len(snap.sets["dns_v4"].elems) != 1 {
+	if _, ok := snap.chains["input_flush"]; ok || snap.sets["sshd_v4"] != nil || snap.sets["dns_v4"] == nil || snap.chains["input_keep"].hook != "input" || len(snap.sets["dns_v4"].elems) != 1 {
 		t.Errorf("after the flushing sink stopped: chains %v sets %v", snap.chains, snap.sets)
 	}
 	if err := keep.Stop(); err != nil {
@@ -437,8 +437,8 @@ func TestConfigChange(t *testing.T) {
 	b.Send(fwtest.Restored(fwtest.Ban("sshd", host, time.Hour)))
 	b.Wait(map[string]int64{"nft_elements_added": 1})
 	snap := table(t, ns, "f2b", "input_drop")
-	if snap.chain == nil || snap.chain.prio != 5 {
-		t.Errorf("chain = %+v", snap.chain)
+	if c, ok := snap.chains["input_drop"]; !ok || c.prio != 5 {
+		t.Errorf("chain = %+v %v", c, ok)
 	}
 	if s := snap.sets["sshd_v4"]; len(s.elems) != 1 || s.elems[netip.MustParsePrefix("192.0.2.0/24")] == (fwsync.Elem{}) {
 		t.Errorf("sshd_v4 = %+v", s)
@@ -461,7 +461,7 @@ func BenchmarkBan20k(b *testing.B) {
 }
 
 // TestRulesAccepted: nft takes the rules of every protocol, port and
-// block combination.
+// block combination, at the input and the forward hook.
 func TestRulesAccepted(t *testing.T) {
 	t.Parallel()
 	needKernel(t)
@@ -476,16 +476,16 @@ func TestRulesAccepted(t *testing.T) {
 				if proto == cty.StringVal("all") && ports != nil {
 					continue
 				}
-				s, err := New(engine.Options{Name: fmt.Sprint("v", i)}, &Arguments{Protocol: proto, Ports: ports, Block: block, PrefixV6: 64})
+				s, err := New(engine.Options{Name: fmt.Sprint("v", i)}, &Arguments{Protocol: proto, Ports: ports, Block: block, PrefixV6: 64, Hook: bothHooks})
 				if err != nil {
 					t.Fatal(err)
 				}
 				sc := &script{cfg: &s.cfg}
 				sc.table()
-				sc.chain()
+				sc.chains()
 				sc.set("sshd", famV4)
 				sc.set("sshd", famV6)
-				sc.flushChain()
+				sc.flushChains()
 				sc.rules([]string{"sshd"})
 				cmd := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-c", "-f", "-")
 				cmd.Stdin = strings.NewReader(sc.String())

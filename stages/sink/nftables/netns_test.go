@@ -41,10 +41,10 @@ func nftScript(tb testing.TB, ns *fwtest.Netns, script string) {
 	ns.RunStdin(tb, script, "nft", "-f", "-")
 }
 
-// table reads the table in ns, as the sink reads it.
-func table(tb testing.TB, ns *fwtest.Netns, table, chain string) *snapshot {
+// table reads the table in ns, as the sink with chains reads it.
+func table(tb testing.TB, ns *fwtest.Netns, table string, chains ...string) *snapshot {
 	tb.Helper()
-	snap, err := listTable(context.Background(), &fwrun.Runner{Wrap: ns.Wrap()}, "nft", table, chain, time.Now())
+	snap, err := listTable(context.Background(), &fwrun.Runner{Wrap: ns.Wrap()}, "nft", table, chains, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -20,6 +22,7 @@ const (
 	typeName     = "nftables"
 	attrTable    = "table"
 	attrPriority = "priority"
+	attrHook     = "hook"
 
 	defaultTable    = "f2b"
 	defaultPriority = -10
@@ -35,12 +38,19 @@ const maxTimeout = 10 * 365 * 24 * time.Hour
 // Arguments are the attributes of a sink "nftables" block.
 type Arguments struct {
 	// Table is the nftables table (family inet) the sink keeps its sets
-	// and chain in; "f2b" by default. The sink never touches other tables.
-	// Sinks may share a table; each has its own chain, and their jails'
+	// and chains in; "f2b" by default. The sink never touches other tables.
+	// Sinks may share a table; each has its own chains, and their jails'
 	// sets must not overlap (give each its own table otherwise).
 	Table string `hcl:"table,optional"`
-	// Priority is the priority of the sink's chain at the input hook; -10
-	// by default, so it runs before a usual filter input chain (priority 0).
+	// Hook is where the sink blocks: "input" (the default: packets to
+	// this host), "forward" (packets this host routes: published ports of
+	// Docker or Kubernetes containers, a router's clients), or the list
+	// ["input", "forward"] for both. Each hook has a chain of its own
+	// (input_NAME, forward_NAME) with the same rules and sets.
+	Hook cty.Value `hcl:"hook,optional"`
+	// Priority is the priority of the sink's chains (at each hook); -10 by
+	// default, so they run before a usual filter input or forward chain
+	// (priority 0).
 	Priority *int `hcl:"priority,optional"`
 	// Block is what happens to a banned host's packets: "drop" (the
 	// default) or "reject" (TCP reset for TCP only, else ICMP port
@@ -57,7 +67,7 @@ type Arguments struct {
 	// blocked while any banned host of the jail is in it.
 	PrefixV4 int `hcl:"prefix_v4,optional"`
 	PrefixV6 int `hcl:"prefix_v6,optional"`
-	// FlushOnStop removes the sink's chain and sets (and the table when
+	// FlushOnStop removes the sink's chains and sets (and the table when
 	// nothing else is left in it) when the sink stops. By default they stay
 	// and the kernel's timeouts end the bans, so bans survive a restart.
 	FlushOnStop bool `hcl:"flush_on_stop,optional"`
@@ -75,8 +85,13 @@ func Register(r *engine.Registry) {
 // config is the checked configuration of a sink.
 type config struct {
 	fwconf.Filter
-	table       string
-	chain       string
+	table string
+	// chains are the sink's chains, one per configured hook, in the
+	// order of hookNames.
+	chains []hookChain
+	// unused are the chains of the hooks not configured: the sink's own
+	// from a former configuration, removed where found.
+	unused      []hookChain
 	priority    int
 	prefix      [2]int // network length per family (v4, v6); 0: one address
 	flushOnStop bool
@@ -125,13 +140,80 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 	cfg.Filter, errs = f, append(errs, ferrs...)
 	prefix, perrs := fwconf.ParsePrefixes(args.PrefixV4, args.PrefixV6)
 	cfg.prefix, errs = prefix, append(errs, perrs...)
-	cfg.chain = chainName(opts.Name)
+	hooks, err := parseHooks(args.Hook)
+	if err != nil {
+		errs = append(errs, confval.AttrErr(attrHook, err))
+	}
+	for _, h := range hookNames {
+		hc := hookChain{name: chainName(h, opts.Name), hook: h}
+		if slices.Contains(hooks, h) {
+			cfg.chains = append(cfg.chains, hc)
+		} else {
+			cfg.unused = append(cfg.unused, hc)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	s := &Sink{cfg: cfg, nftName: "nft"}
 	s.fw.Init("nft", opts)
 	return s, nil
+}
+
+// hookNames are the hooks a sink can block at, in the order of its
+// chains.
+var hookNames = []string{"input", "forward"}
+
+// hookChain is one of the sink's base chains: its name and its hook.
+type hookChain struct{ name, hook string }
+
+// parseHooks reads the hook attribute: "input" or "forward", or a list
+// of them; unset is "input". The hooks come in the order of hookNames.
+func parseHooks(v cty.Value) ([]string, error) {
+	if v == cty.NilVal || v.IsNull() {
+		return []string{"input"}, nil
+	}
+	const choices = `"input", "forward", or both: ["input", "forward"]`
+	if !v.IsWhollyKnown() {
+		return nil, errors.New("value is not known")
+	}
+	var names []string
+	switch ty := v.Type(); {
+	case ty == cty.String:
+		names = []string{v.AsString()}
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			if ev.IsNull() || ev.Type() != cty.String {
+				return nil, errors.New("want " + choices)
+			}
+			names = append(names, ev.AsString())
+		}
+	default:
+		return nil, errors.New("want " + choices)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("the list is empty; use " + choices)
+	}
+	var hooks []string
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if !slices.Contains(hookNames, n) {
+			return nil, fmt.Errorf("unknown hook %q; use %s", n, choices)
+		}
+		hooks = append(hooks, n)
+	}
+	return slices.DeleteFunc(slices.Clone(hookNames), func(h string) bool { return !slices.Contains(hooks, h) }), nil
+}
+
+// ownChains are the names of every chain of the sink: those of its
+// hooks and those of the hooks not configured.
+func (c *config) ownChains() []string {
+	var names []string
+	for _, hc := range slices.Concat(c.chains, c.unused) {
+		names = append(names, hc.name)
+	}
+	return names
 }
 
 // Stats returns the nft transactions that changed elements

@@ -26,7 +26,7 @@ prefix_v6 = 64
 `
 	st := fwtest.Build(t, Register, "nftables", src, engine.Options{ID: "sink.web", Name: "web"})
 	c := st.(*Sink).cfg
-	if c.table != "f2b" || c.chain != "input_web" || c.priority != -10 || !c.Reject || c.prefix != [2]int{0, 64} {
+	if c.table != "f2b" || !slices.Equal(c.chains, []hookChain{{"input_web", "input"}}) || c.priority != -10 || !c.Reject || c.prefix != [2]int{0, 64} {
 		t.Errorf("config = %+v", c)
 	}
 	want := [2]string{
@@ -41,8 +41,57 @@ prefix_v6 = 64
 	if got := st.(*Sink).cfg.rules("sshd")[0]; got != "ip saddr @sshd_v4 meta l4proto tcp counter drop" {
 		t.Errorf("default rule = %q", got)
 	}
-	if got := st.(*Sink).cfg.chainDecl(); got != "{ type filter hook input priority -10; policy accept; }" {
+	if got := st.(*Sink).cfg.chainDecl("input"); got != "{ type filter hook input priority -10; policy accept; }" {
 		t.Errorf("chain = %q", got)
+	}
+}
+
+// bothHooks is hook = ["input", "forward"].
+var bothHooks = cty.TupleVal([]cty.Value{cty.StringVal("input"), cty.StringVal("forward")})
+
+// TestHooks: hook takes "input", "forward" or a list of both, as HCL gives
+// them; each hook has its chain, and the start's script declares, flushes
+// and fills each with the same rules and priority.
+func TestHooks(t *testing.T) {
+	t.Parallel()
+	in, fwd := hookChain{"input_web", "input"}, hookChain{"forward_web", "forward"}
+	for src, want := range map[string][]hookChain{
+		``:                               {in},
+		`hook = "input"`:                 {in},
+		`hook = "forward"`:               {fwd},
+		`hook = ["forward", "input"]`:    {in, fwd},
+		`hook = [" Forward", "forward"]`: {fwd},
+		`hook = ["input", "input"]`:      {in},
+	} {
+		st := fwtest.Build(t, Register, "nftables", src+"\npriority = 5\n", engine.Options{Name: "web"})
+		c := st.(*Sink).cfg
+		if !slices.Equal(c.chains, want) {
+			t.Errorf("%s: chains %v, want %v", src, c.chains, want)
+		}
+		if len(c.chains)+len(c.unused) != 2 || !slices.Contains(c.ownChains(), "input_web") || !slices.Contains(c.ownChains(), "forward_web") {
+			t.Errorf("%s: chains %v, unused %v", src, c.chains, c.unused)
+		}
+	}
+
+	s, err := New(engine.Options{Name: "web"}, &Arguments{Hook: bothHooks, Ports: []string{"443"}, Block: "reject"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &script{cfg: &s.cfg}
+	sc.chains()
+	sc.flushChains()
+	sc.rules([]string{"sshd"})
+	want := `add chain inet f2b input_web { type filter hook input priority -10; policy accept; }
+add chain inet f2b forward_web { type filter hook forward priority -10; policy accept; }
+flush chain inet f2b input_web
+flush chain inet f2b forward_web
+add rule inet f2b input_web ip saddr @sshd_v4 tcp dport 443 counter reject with tcp reset
+add rule inet f2b input_web ip6 saddr @sshd_v6 tcp dport 443 counter reject with tcp reset
+add rule inet f2b forward_web ip saddr @sshd_v4 tcp dport 443 counter reject with tcp reset
+add rule inet f2b forward_web ip6 saddr @sshd_v6 tcp dport 443 counter reject with tcp reset
+`
+	if sc.String() != want {
+		t.Errorf("script =\n%s\nwant\n%s", sc, want)
 	}
 }
 
@@ -67,6 +116,12 @@ func TestNewErrors(t *testing.T) {
 		{"all and more", Arguments{Protocol: cty.TupleVal([]cty.Value{cty.StringVal("all"), cty.StringVal("tcp")})}, []string{"protocol"}, []int{-1}, "alone"},
 		{"all with ports", Arguments{Protocol: cty.StringVal("all"), Ports: []string{"22"}}, []string{"ports"}, []int{-1}, "takes no ports"},
 		{"prefixes", Arguments{PrefixV4: 4, PrefixV6: 129}, []string{"prefix_v4", "prefix_v6"}, []int{-1, -1}, "out of range"},
+		{"hook", Arguments{Hook: cty.StringVal("output")}, []string{"hook"}, []int{-1}, `unknown hook "output"; use "input", "forward", or both: ["input", "forward"]`},
+		{"hook list", Arguments{Hook: cty.TupleVal([]cty.Value{cty.StringVal("input"), cty.StringVal("prerouting")})}, []string{"hook"}, []int{-1}, `unknown hook "prerouting"`},
+		{"hook type", Arguments{Hook: cty.NumberIntVal(1)}, []string{"hook"}, []int{-1}, `want "input", "forward"`},
+		{"hook element", Arguments{Hook: cty.TupleVal([]cty.Value{cty.StringVal("input"), cty.True})}, []string{"hook"}, []int{-1}, `want "input"`},
+		{"hook empty", Arguments{Hook: cty.ListValEmpty(cty.String)}, []string{"hook"}, []int{-1}, "empty"},
+		{"hook and table", Arguments{Hook: cty.StringVal(""), Table: "-"}, []string{"table", "hook"}, []int{-1, -1}, `unknown hook ""`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,8 +169,12 @@ func TestNames(t *testing.T) {
 		"a b;c":                 "input_a_b_c",
 		strings.Repeat("x", 40): "input_" + strings.Repeat("x", 32),
 	} {
-		if got := chainName(name); got != want {
-			t.Errorf("chainName(%q) = %q, want %q", name, got, want)
+		if got := chainName("input", name); got != want {
+			t.Errorf("chainName(input, %q) = %q, want %q", name, got, want)
+		}
+		fwd := "forward_" + strings.TrimPrefix(want, "input_")
+		if got := chainName("forward", name); got != fwd {
+			t.Errorf("chainName(forward, %q) = %q, want %q", name, got, fwd)
 		}
 	}
 	if got := setBase("sshd-ddos_2"); got != "sshd-ddos_2" {
@@ -190,8 +249,9 @@ func TestTimeoutText(t *testing.T) {
 	}
 }
 
-// listing is nft 1.0.6's `nft -j list table inet f2b` of a table with a
-// chain of this sink, one of another sink, and sets of both.
+// listing is nft 1.0.6's `nft -j list table inet f2b` of a table with
+// this sink's chains at the input and forward hooks, a chain of another
+// sink, and sets of both.
 const listing = `{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}},
 {"table": {"family": "inet", "name": "f2b", "handle": 1}},
 {"set": {"family": "inet", "name": "sshd_v4", "table": "f2b", "type": "ipv4_addr", "handle": 1, "flags": ["timeout"], "elem": [{"elem": {"val": "1.2.3.4", "timeout": 100, "expires": 99}}, "1.2.3.5"]}},
@@ -199,6 +259,9 @@ const listing = `{"nftables": [{"metainfo": {"version": "1.0.6", "release_name":
 {"set": {"family": "inet", "name": "web_v4", "table": "f2b", "type": "ipv4_addr", "handle": 5, "flags": "timeout"}},
 {"chain": {"family": "inet", "table": "f2b", "name": "input_drop", "handle": 3, "type": "filter", "hook": "input", "prio": -10, "policy": "accept"}},
 {"chain": {"family": "inet", "table": "f2b", "name": "input_web", "handle": 4, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+{"chain": {"family": "inet", "table": "f2b", "name": "forward_drop", "handle": 8, "type": "filter", "hook": "forward", "prio": -10, "policy": "accept"}},
+{"set": {"family": "inet", "name": "fwd_v4", "table": "f2b", "type": "ipv4_addr", "handle": 9, "flags": ["timeout"]}},
+{"rule": {"family": "inet", "table": "f2b", "chain": "forward_drop", "handle": 10, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@fwd_v4"}}, {"drop": null}]}},
 {"rule": {"family": "inet", "table": "f2b", "chain": "input_drop", "handle": 5, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@sshd_v4"}}, {"drop": null}]}},
 {"rule": {"family": "inet", "table": "f2b", "chain": "input_drop", "handle": 6, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "saddr"}}, "right": "@sshd_v6"}}, {"drop": null}]}},
 {"rule": {"family": "inet", "table": "f2b", "chain": "input_web", "handle": 7, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@web_v4"}}, {"drop": null}]}}]}`
@@ -207,13 +270,17 @@ func TestParseTable(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1000, 0)
 	snap := &snapshot{owned: map[string]bool{}, sets: map[string]*setInfo{}, chains: map[string]chainInfo{}, read: now}
-	if err := parseTable([]byte(listing), "input_drop", snap); err != nil {
+	if err := parseTable([]byte(listing), []string{"input_drop", "forward_drop"}, snap); err != nil {
 		t.Fatal(err)
 	}
-	if !snap.exists || snap.chain == nil || *snap.chain != (chainInfo{typ: "filter", hook: "input", policy: "accept", prio: -10}) {
-		t.Errorf("table %v chain %+v", snap.exists, snap.chain)
+	if !snap.exists || snap.chains["input_drop"] != (chainInfo{typ: "filter", hook: "input", policy: "accept", prio: -10}) {
+		t.Errorf("table %v chains %+v", snap.exists, snap.chains)
 	}
-	if len(snap.owned) != 1 || !snap.owned["sshd"] || snap.others != 2 {
+	if c := snap.chains["forward_drop"]; c != (chainInfo{typ: "filter", hook: "forward", policy: "accept", prio: -10}) {
+		t.Errorf("forward chain = %+v", c)
+	}
+	// The forward chain's rules make fwd_v4 the sink's too.
+	if len(snap.owned) != 2 || !snap.owned["sshd"] || !snap.owned["fwd"] || snap.others != 2 {
 		t.Errorf("owned %v others %d", snap.owned, snap.others)
 	}
 	v4 := snap.sets["sshd_v4"]
@@ -233,7 +300,7 @@ func TestParseTable(t *testing.T) {
 	if w := snap.sets["web_v4"]; !slices.Equal(w.flags, []string{"timeout"}) {
 		t.Errorf("web_v4 flags = %q", w.flags)
 	}
-	if err := parseTable([]byte("{"), "x", snap); err == nil {
+	if err := parseTable([]byte("{"), []string{"x"}, snap); err == nil {
 		t.Error("bad JSON: no error")
 	}
 }

@@ -16,13 +16,15 @@ const (
 
 var famSuffix = [2]string{"_v4", "_v6"}
 
-// chainName is the chain of the sink named name: "input_" and the name,
-// with anything nft would not read as part of a name turned into '_'.
-func chainName(name string) string {
+// chainName is the sink's chain at hook of the sink named name: the hook,
+// '_' and the name (input_NAME, forward_NAME), with anything nft would
+// not read as part of a name turned into '_'.
+func chainName(hook, name string) string {
 	var b strings.Builder
-	b.WriteString("input_")
+	b.WriteString(hook + "_")
+	start := b.Len()
 	for _, r := range name {
-		if b.Len() >= 6+32 {
+		if b.Len() >= start+32 {
 			break
 		}
 		switch {
@@ -32,7 +34,7 @@ func chainName(name string) string {
 			b.WriteByte('_')
 		}
 	}
-	if b.Len() == 6 {
+	if b.Len() == start {
 		b.WriteString("f2b")
 	}
 	return b.String()
@@ -82,12 +84,13 @@ func (c *config) setFlags(fam int) []string {
 	return []string{"timeout"}
 }
 
-// chainDecl is the body of the sink's chain.
-func (c *config) chainDecl() string {
-	return "{ type filter hook input priority " + strconv.Itoa(c.priority) + "; policy accept; }"
+// chainDecl is the body of the sink's chain at hook. nft takes the same
+// rules, reject included, at the input and forward hooks.
+func (c *config) chainDecl(hook string) string {
+	return "{ type filter hook " + hook + " priority " + strconv.Itoa(c.priority) + "; policy accept; }"
 }
 
-// rules are the chain's rules for the sets of base: one per family.
+// rules are each chain's rules for the sets of base: one per family.
 func (c *config) rules(base string) [2]string {
 	var match strings.Builder
 	switch n := len(c.Protocols); {

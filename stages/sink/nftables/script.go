@@ -37,24 +37,47 @@ func (s *script) String() string { return s.b.String() }
 // table declares the table (nothing when it exists).
 func (s *script) table() { s.line("add table inet", s.cfg.table) }
 
-// chain declares the sink's chain (nothing when it exists).
-func (s *script) chain() { s.line("add chain inet", s.cfg.table, s.cfg.chain, s.cfg.chainDecl()) }
+// chains declares the sink's chains (nothing for those that exist).
+func (s *script) chains() {
+	for _, hc := range s.cfg.chains {
+		s.chain(hc)
+	}
+}
+
+// chain declares one chain of the sink (nothing when it exists).
+func (s *script) chain(hc hookChain) {
+	s.line("add chain inet", s.cfg.table, hc.name, s.cfg.chainDecl(hc.hook))
+}
 
 // set declares the set of base for family fam.
 func (s *script) set(base string, fam int) {
 	s.line("add set inet", s.cfg.table, base+famSuffix[fam], s.cfg.setDecl(fam))
 }
 
-// flushChain empties the sink's chain. Its rules follow in the same
-// transaction, so no packet meets the chain without them; sets may be
+// flushChains empties the sink's chains. Their rules follow in the same
+// transaction, so no packet meets a chain without them; sets may be
 // replaced in between (a set a rule refers to cannot go).
-func (s *script) flushChain() { s.line("flush chain inet", s.cfg.table, s.cfg.chain) }
+func (s *script) flushChains() {
+	for _, hc := range s.cfg.chains {
+		s.flushChain(hc.name)
+	}
+}
 
-// rules adds the chain's rules for the sets of bases.
+func (s *script) flushChain(name string) { s.line("flush chain inet", s.cfg.table, name) }
+
+// deleteChain removes a chain of the sink, its rules first.
+func (s *script) deleteChain(name string) {
+	s.flushChain(name)
+	s.line("delete chain inet", s.cfg.table, name)
+}
+
+// rules adds each chain's rules for the sets of bases.
 func (s *script) rules(bases []string) {
-	for _, base := range bases {
-		for _, r := range s.cfg.rules(base) {
-			s.line("add rule inet", s.cfg.table, s.cfg.chain, r)
+	for _, hc := range s.cfg.chains {
+		for _, base := range bases {
+			for _, r := range s.cfg.rules(base) {
+				s.line("add rule inet", s.cfg.table, hc.name, r)
+			}
 		}
 	}
 }
