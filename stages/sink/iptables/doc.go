@@ -6,7 +6,8 @@
 //	  inputs    = [counter.sshd]
 //	  use_ipset = "auto"        # the default: ipset when it is installed; or true, false
 //	  iptables  = "iptables"    # or "iptables-legacy", "iptables-nft", a path
-//	  chain     = "INPUT"       # the built-in chain that jumps to the jails' chains
+//	  hook      = "input"       # "forward", or ["input", "forward"]
+//	  # chain   = "INPUT"       # instead of hook: the one chain that jumps to the jails' chains
 //	  ports     = [22, "8000-8080"]   # empty (the default): all ports
 //	  protocol  = "tcp"         # "udp", "sctp", "dccp", "udplite", a list, or "all"
 //	  block     = "drop"        # or "reject"
@@ -23,8 +24,9 @@
 // # What it keeps in the kernel
 //
 // Each jail has a chain f2b-JAIL in the filter table of both families,
-// which the built-in chain jumps to at position 1, once per protocol (and
-// per 15 ports), as fail2ban's iptables actions do:
+// which the built-in chain of each hook (INPUT, FORWARD) jumps to at
+// position 1, once per protocol (and per 15 ports), as fail2ban's
+// iptables actions do:
 //
 //	-A INPUT -p tcp -m multiport --dports 22,8000:8080 -j f2b-sshd
 //
@@ -63,26 +65,45 @@
 // fail2ban's iptables actions for the same jails: they use the same
 // chain and set names.
 //
+// # Hooks
+//
+// INPUT sees the packets addressed to this host. Packets the host routes
+// (a router's clients, or the published ports of Docker or Kubernetes
+// containers, which are DNATed to the container before filtering) go
+// through FORWARD instead and never reach INPUT. With hook = "forward"
+// the jails' chains are jumped to from FORWARD, with ["input",
+// "forward"] from both, with the same rules and sets: a ban is one
+// element whatever the hooks. Docker's own FORWARD rules accept the
+// published traffic, so a jump below them would never be reached: the
+// sink inserts its jumps at the top of FORWARD, as it does in INPUT. At
+// FORWARD a container's port is the one it listens on, not the published
+// one (-p 8080:80 is port 80 there): name those in ports, or leave ports
+// empty. A restart with fewer hooks removes the jumps from the chain of
+// the hook no longer configured. Attribute chain, the one chain to jump
+// from (such as a chain of the admin's), is the older way, and cannot be
+// set with hook.
+//
 // # Start and restart
 //
 // At start, and at the first ban of a jail, the sink reads the filter
 // table (iptables-save) and the sets (ipset save), creates the sets and
 // chains that are missing, inserts the jumps that are missing (each
 // checked with iptables -C first), deletes jumps to its chains that are
-// not configured ones (other ports before a restart), and rewrites its
-// chain's rule when it is not the configured one. It never touches
-// another chain's rules. A set of another type (hash:ip before a
-// prefix was configured) is replaced. Elements are then reconciled as
-// sink "nftables" does it, without flushing: missing ones are added,
-// those whose timeout is more than 5 s off are updated, matching ones are
-// left alone (a restart with 20,000 bans changes nothing), and those no
-// ban wants are deleted 10 s after the start.
+// not configured ones (other ports, or the chain of another hook, before
+// a restart), and rewrites its chain's rule when it is not the configured
+// one. It touches no rule but its jumps and its chains'. A set of another
+// type (hash:ip before a prefix was configured) is replaced. Elements are
+// then reconciled as sink "nftables" does it, without flushing: missing
+// ones are added, those whose timeout is more than 5 s off are updated,
+// matching ones are left alone (a restart with 20,000 bans changes
+// nothing), and those no ban wants are deleted 10 s after the start.
 //
 // # Stop
 //
 // By default the chains, jumps and sets stay: bans survive a restart of
 // f2b and ipset's timeouts end them if f2b stays down. With flush_on_stop
-// = true the sink removes its jumps, chains and sets.
+// = true the sink removes its jumps (from INPUT, FORWARD and chain
+// alike), chains and sets.
 //
 // # Failures
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -24,6 +25,10 @@ const (
 	attrIp6tables = "ip6tables"
 	attrChain     = "chain"
 )
+
+// hookChains are the built-in chains of the hooks (fwconf.Hooks): those
+// that jump to the sink's chains for hook = "input" and "forward".
+var hookChains = map[string]string{"input": "INPUT", "forward": "FORWARD"}
 
 // ipsetMaxTimeout is the longest element timeout the sink gives ipset, in
 // seconds (what every kernel takes; fail2ban's limit too). A longer ban
@@ -46,8 +51,16 @@ type Arguments struct {
 	Iptables string `hcl:"iptables,optional"`
 	// Ip6tables overrides the IPv6 program named after Iptables.
 	Ip6tables string `hcl:"ip6tables,optional"`
-	// Chain is the built-in chain of the filter table that jumps to the
-	// jails' chains: "INPUT" (the default), or e.g. "FORWARD".
+	// Hook is where the sink blocks: "input" (the default: INPUT jumps to
+	// the jails' chains; packets to this host), "forward" (FORWARD does:
+	// packets this host routes, such as those to the published ports of
+	// Docker or Kubernetes containers, or a router's clients), or
+	// ["input", "forward"] for both. Jumps to the jails' chains from INPUT
+	// or FORWARD when their hook is not configured are removed.
+	Hook cty.Value `hcl:"hook,optional"`
+	// Chain, instead of hook, names the one chain of the filter table
+	// that jumps to the jails' chains ("INPUT", "FORWARD", or a chain of
+	// the admin's that those jump to).
 	Chain string `hcl:"chain,optional"`
 	// Block is "drop" (the default) or "reject" (ICMP port unreachable).
 	Block string `hcl:"block,optional"`
@@ -84,9 +97,14 @@ const (
 // config is the checked configuration of a sink.
 type config struct {
 	fwconf.Filter
-	useIpset    ipsetMode
-	bins        [2]string // iptables, ip6tables
-	from        string    // the built-in chain that jumps to ours
+	useIpset ipsetMode
+	bins     [2]string // iptables, ip6tables
+	// from are the chains that jump to ours: those of the hooks (in
+	// the order of fwconf.Hooks), or chain.
+	from []string
+	// stale are the hooks' chains not in from: jumps to ours found there
+	// are a former configuration's, and go.
+	stale       []string
 	prefix      [2]int
 	flushOnStop bool
 }
@@ -109,13 +127,8 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 		args = &Arguments{}
 	}
 	var errs []error
-	cfg := config{from: args.Chain, flushOnStop: args.FlushOnStop}
-	if cfg.from == "" {
-		cfg.from = "INPUT"
-	}
-	if !chainRE.MatchString(cfg.from) {
-		errs = append(errs, confval.AttrErr(attrChain, fmt.Errorf("%q is not a chain name such as \"INPUT\" or \"FORWARD\"", cfg.from)))
-	}
+	cfg := config{flushOnStop: args.FlushOnStop}
+	errs = append(errs, cfg.parseFrom(args.Hook, args.Chain)...)
 	mode, err := parseUseIpset(args.UseIpset)
 	if err != nil {
 		errs = append(errs, confval.AttrErr(attrUseIpset, err))
@@ -144,6 +157,36 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 	s := &Sink{cfg: cfg}
 	s.fw.Init(typeName, opts)
 	return s, nil
+}
+
+// parseFrom sets the chains that jump to the sink's from hook or chain
+// (at most one of them is set), and the stale ones.
+func (c *config) parseFrom(hook cty.Value, chain string) []error {
+	hookSet := hook != cty.NilVal && !hook.IsNull()
+	var errs []error
+	switch {
+	case chain != "" && hookSet:
+		errs = append(errs, confval.AttrErr(attrChain, errors.New("set hook or chain, not both: hook picks INPUT and/or FORWARD, chain names one chain instead")))
+	case chain != "":
+		if !chainRE.MatchString(chain) {
+			errs = append(errs, confval.AttrErr(attrChain, fmt.Errorf("%q is not a chain name such as \"INPUT\" or \"FORWARD\"", chain)))
+		}
+		c.from = []string{chain}
+	default:
+		hooks, err := fwconf.ParseHooks(hook)
+		if err != nil {
+			errs = append(errs, confval.AttrErr(fwconf.AttrHook, err))
+		}
+		for _, h := range hooks {
+			c.from = append(c.from, hookChains[h])
+		}
+	}
+	for _, h := range fwconf.Hooks {
+		if !slices.Contains(c.from, hookChains[h]) {
+			c.stale = append(c.stale, hookChains[h])
+		}
+	}
+	return errs
 }
 
 func parseUseIpset(v cty.Value) (ipsetMode, error) {

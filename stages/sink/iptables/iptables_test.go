@@ -30,7 +30,7 @@ prefix_v6 = 64
 `
 	st := fwtest.Build(t, Register, "iptables", src, engine.Options{ID: "sink.web", Name: "web"})
 	c := st.(*Sink).cfg
-	if c.useIpset != ipsetOff || c.bins != [2]string{"iptables-legacy", "ip6tables-legacy"} || c.from != "INPUT" || !c.Reject || c.prefix != [2]int{0, 64} {
+	if c.useIpset != ipsetOff || c.bins != [2]string{"iptables-legacy", "ip6tables-legacy"} || !slices.Equal(c.from, []string{"INPUT"}) || !c.Reject || c.prefix != [2]int{0, 64} {
 		t.Errorf("config = %+v", c)
 	}
 	want := []string{
@@ -66,6 +66,13 @@ func TestNewErrors(t *testing.T) {
 		{"use_ipset number", Arguments{UseIpset: cty.NumberIntVal(1)}, []string{"use_ipset"}, "want true, false"},
 		{"iptables", Arguments{Iptables: "nft"}, []string{"iptables"}, "not an iptables program"},
 		{"chain", Arguments{Chain: "INPUT -j ACCEPT"}, []string{"chain"}, "not a chain name"},
+		{"hook", Arguments{Hook: cty.StringVal("output")}, []string{"hook"}, `unknown hook "output"; use "input", "forward", or both: ["input", "forward"]`},
+		{"hook list", Arguments{Hook: cty.TupleVal([]cty.Value{cty.StringVal("input"), cty.StringVal("prerouting")})}, []string{"hook"}, `unknown hook "prerouting"`},
+		{"hook type", Arguments{Hook: cty.NumberIntVal(1)}, []string{"hook"}, `want "input", "forward"`},
+		{"hook element", Arguments{Hook: cty.TupleVal([]cty.Value{cty.StringVal("input"), cty.True})}, []string{"hook"}, `want "input"`},
+		{"hook empty", Arguments{Hook: cty.ListValEmpty(cty.String)}, []string{"hook"}, "empty"},
+		{"hook and chain", Arguments{Hook: cty.StringVal("forward"), Chain: "FORWARD"}, []string{"chain"}, "set hook or chain, not both"},
+		{"hook and block", Arguments{Hook: cty.StringVal(""), Block: "deny"}, []string{"hook", "block"}, `unknown hook ""`},
 		{"block", Arguments{Block: "deny"}, []string{"block"}, `unknown block "deny"`},
 		{"ports", Arguments{Ports: []string{"ssh", "9-8"}}, []string{"ports", "ports"}, "not a port"},
 		{"protocol", Arguments{Protocol: cty.StringVal("icmp")}, []string{"protocol"}, `unknown protocol "icmp"`},
@@ -83,6 +90,28 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("error %q: attrs %v, want %v and %q", err, attrs, tt.attrs, tt.msg)
 			}
 		})
+	}
+}
+
+// TestHooks: hook takes "input", "forward" or a list of both, as HCL
+// gives them, and picks the chains that jump to the sink's (INPUT,
+// FORWARD); the hooks' chains not picked are the stale ones. Chain, set
+// alone, is the one chain to jump from.
+func TestHooks(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string][2][]string{
+		``:                               {{"INPUT"}, {"FORWARD"}},
+		`hook = "input"`:                 {{"INPUT"}, {"FORWARD"}},
+		`hook = "forward"`:               {{"FORWARD"}, {"INPUT"}},
+		`hook = ["forward", "input"]`:    {{"INPUT", "FORWARD"}, nil},
+		`hook = [" Forward", "forward"]`: {{"FORWARD"}, {"INPUT"}},
+		`chain = "FORWARD"`:              {{"FORWARD"}, {"INPUT"}},
+		`chain = "admin-in"`:             {{"admin-in"}, {"INPUT", "FORWARD"}},
+	} {
+		c := fwtest.Build(t, Register, "iptables", src, engine.Options{Name: "web"}).(*Sink).cfg
+		if !slices.Equal(c.from, want[0]) || !slices.Equal(c.stale, want[1]) {
+			t.Errorf("%s: from %q stale %q, want %q", src, c.from, c.stale, want)
+		}
 	}
 }
 

@@ -287,12 +287,29 @@ func (b *backend) readRules(g string, fam int, rules []string, held map[netip.Pr
 }
 
 // syncJumps returns the insertions of the jumps to a group's chain that
-// the built-in chain lacks (checked with iptables -C), and the deletions
-// of jumps to it that are not configured ones.
+// the chains it is jumped to from lack (checked with iptables -C), and
+// the deletions of jumps to it that are not configured ones, in those
+// chains and in the hooks' chains not configured.
 func (b *backend) syncJumps(ctx context.Context, fam int, g string, t *table) []string {
+	var out []string
+	for _, from := range b.cfg.from {
+		out = append(out, b.syncJumpsFrom(ctx, fam, g, from, t)...)
+	}
+	for _, from := range b.cfg.stale {
+		if del := jumpsTo(t, from, chainOf(g)); len(del) > 0 {
+			b.logger.Info("removing the jumps of a hook no longer configured", "chain", from, "to", chainOf(g), "family", familyName(fam))
+			out = append(out, del...)
+		}
+	}
+	return out
+}
+
+// syncJumpsFrom does syncJumps' work for chain from, one of those that
+// jump to the group's chain.
+func (b *backend) syncJumpsFrom(ctx context.Context, fam int, g, from string, t *table) []string {
 	chain := chainOf(g)
 	want := b.cfg.jumps(g)
-	have := t.rules[b.cfg.from]
+	have := t.rules[from]
 	var out []string
 	allSeen := true
 	for _, w := range want {
@@ -301,8 +318,8 @@ func (b *backend) syncJumps(ctx context.Context, fam int, g string, t *table) []
 		}
 		// Not listed as the sink writes it: ask iptables itself.
 		switch {
-		case !t.chains[chain] || !b.check(ctx, fam, b.cfg.from, w):
-			out = append(out, "-I "+b.cfg.from+" 1 "+w)
+		case !t.chains[chain] || !b.check(ctx, fam, from, w):
+			out = append(out, "-I "+from+" 1 "+w)
 		default:
 			// There, but listed otherwise than the sink writes it.
 			allSeen = false
@@ -313,12 +330,22 @@ func (b *backend) syncJumps(ctx context.Context, fam int, g string, t *table) []
 	// there was listed as the sink writes it, so a listing written
 	// otherwise never deletes one.
 	if allSeen {
-		for _, h := range have {
-			if strings.HasSuffix(h, " -j "+chain) || h == "-j "+chain {
-				if !slices.Contains(want, h) {
-					out = append(out, "-D "+b.cfg.from+" "+h)
-				}
+		for _, d := range jumpsTo(t, from, chain) {
+			if !slices.Contains(want, strings.TrimPrefix(d, "-D "+from+" ")) {
+				out = append(out, d)
 			}
+		}
+	}
+	return out
+}
+
+// jumpsTo returns the deletions of the rules of chain from that jump to
+// chain, as the listing t has them.
+func jumpsTo(t *table, from, chain string) []string {
+	var out []string
+	for _, h := range t.rules[from] {
+		if strings.HasSuffix(h, " -j "+chain) || h == "-j "+chain {
+			out = append(out, "-D "+from+" "+h)
 		}
 	}
 	return out
@@ -378,8 +405,9 @@ func timeout(end, now time.Time) time.Time {
 	return end
 }
 
-// Teardown implements fwsync.Backend: the jumps to the groups' chains,
-// the chains, then the sets go.
+// Teardown implements fwsync.Backend: the jumps to the groups' chains
+// (from the configured chains and the hooks' others alike), the chains,
+// then the sets go.
 func (b *backend) Teardown(ctx context.Context, groups []string) error {
 	for fam := range 2 {
 		t, err := b.save(ctx, fam)
@@ -389,10 +417,8 @@ func (b *backend) Teardown(ctx context.Context, groups []string) error {
 		var lines []string
 		for _, g := range slices.Sorted(slices.Values(groups)) {
 			chain := chainOf(g)
-			for _, h := range t.rules[b.cfg.from] {
-				if strings.HasSuffix(h, " -j "+chain) || h == "-j "+chain {
-					lines = append(lines, "-D "+b.cfg.from+" "+h)
-				}
+			for _, from := range slices.Concat(b.cfg.from, b.cfg.stale) {
+				lines = append(lines, jumpsTo(t, from, chain)...)
 			}
 			if t.chains[chain] {
 				lines = append(lines, "-F "+chain, "-X "+chain)

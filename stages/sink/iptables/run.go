@@ -43,6 +43,6 @@ func (s *Sink) Run(ctx context.Context, in <-chan engine.Event, _ chan<- engine.
 	if useIpset {
 		cfg.Timeout = timeout
 	}
-	s.fw.Logger.Info("iptables sink starting", "ipset", useIpset, "iptables", b.bins[0], "ip6tables", b.bins[1], "chain", s.cfg.from)
+	s.fw.Logger.Info("iptables sink starting", "ipset", useIpset, "iptables", b.bins[0], "ip6tables", b.bins[1], "chains", s.cfg.from)
 	return s.fw.Run(ctx, in, cfg, b)
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -140,7 +139,7 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 	cfg.Filter, errs = f, append(errs, ferrs...)
 	prefix, perrs := fwconf.ParsePrefixes(args.PrefixV4, args.PrefixV6)
 	cfg.prefix, errs = prefix, append(errs, perrs...)
-	hooks, err := parseHooks(args.Hook)
+	hooks, err := fwconf.ParseHooks(args.Hook)
 	if err != nil {
 		errs = append(errs, confval.AttrErr(attrHook, err))
 	}
@@ -162,49 +161,10 @@ func New(opts engine.Options, args *Arguments) (*Sink, error) {
 
 // hookNames are the hooks a sink can block at, in the order of its
 // chains.
-var hookNames = []string{"input", "forward"}
+var hookNames = fwconf.Hooks
 
 // hookChain is one of the sink's base chains: its name and its hook.
 type hookChain struct{ name, hook string }
-
-// parseHooks reads the hook attribute: "input" or "forward", or a list
-// of them; unset is "input". The hooks come in the order of hookNames.
-func parseHooks(v cty.Value) ([]string, error) {
-	if v == cty.NilVal || v.IsNull() {
-		return []string{"input"}, nil
-	}
-	const choices = `"input", "forward", or both: ["input", "forward"]`
-	if !v.IsWhollyKnown() {
-		return nil, errors.New("value is not known")
-	}
-	var names []string
-	switch ty := v.Type(); {
-	case ty == cty.String:
-		names = []string{v.AsString()}
-	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, ev := it.Element()
-			if ev.IsNull() || ev.Type() != cty.String {
-				return nil, errors.New("want " + choices)
-			}
-			names = append(names, ev.AsString())
-		}
-	default:
-		return nil, errors.New("want " + choices)
-	}
-	if len(names) == 0 {
-		return nil, errors.New("the list is empty; use " + choices)
-	}
-	var hooks []string
-	for _, n := range names {
-		n = strings.ToLower(strings.TrimSpace(n))
-		if !slices.Contains(hookNames, n) {
-			return nil, fmt.Errorf("unknown hook %q; use %s", n, choices)
-		}
-		hooks = append(hooks, n)
-	}
-	return slices.DeleteFunc(slices.Clone(hookNames), func(h string) bool { return !slices.Contains(hooks, h) }), nil
-}
 
 // ownChains are the names of every chain of the sink: those of its
 // hooks and those of the hooks not configured.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -133,3 +134,32 @@ var StemRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,23}$`)
 // Stem is a jail's name in such names: the jail name when StemRE accepts
 // it, else "j" and a hash of the name.
 func Stem(jail string) string { return JailName(jail, StemRE, "j", 6) }
+
+// stringList reads an attribute that is a string or a list of strings
+// (an HCL tuple, list or set), each lower-cased and trimmed of blanks. A
+// value of another type, or an element that is not a string, is the
+// error wrongType.
+func stringList(v cty.Value, wrongType string) ([]string, error) {
+	if !v.IsWhollyKnown() {
+		return nil, errors.New("value is not known")
+	}
+	var names []string
+	switch ty := v.Type(); {
+	case ty == cty.String:
+		names = []string{v.AsString()}
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			if ev.IsNull() || ev.Type() != cty.String {
+				return nil, errors.New(wrongType)
+			}
+			names = append(names, ev.AsString())
+		}
+	default:
+		return nil, errors.New(wrongType)
+	}
+	for i, n := range names {
+		names[i] = strings.ToLower(strings.TrimSpace(n))
+	}
+	return names, nil
+}

@@ -104,30 +104,14 @@ func ParseProtocols(v cty.Value, known []string) (protos []string, all bool, err
 	if v == cty.NilVal || v.IsNull() {
 		return []string{"tcp"}, false, nil
 	}
-	if !v.IsWhollyKnown() {
-		return nil, false, errors.New("value is not known")
-	}
-	var names []string
-	ty := v.Type()
-	switch {
-	case ty == cty.String:
-		names = []string{v.AsString()}
-	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, ev := it.Element()
-			if ev.IsNull() || ev.Type() != cty.String {
-				return nil, false, errors.New(`want a protocol such as "tcp", "all", or a list of protocols`)
-			}
-			names = append(names, ev.AsString())
-		}
-	default:
-		return nil, false, errors.New(`want a protocol such as "tcp", "all", or a list of protocols`)
+	names, err := stringList(v, `want a protocol such as "tcp", "all", or a list of protocols`)
+	if err != nil {
+		return nil, false, err
 	}
 	if len(names) == 0 {
 		return nil, false, errors.New(`the list is empty; give a protocol such as "tcp", or "all" to block every protocol`)
 	}
 	for _, n := range names {
-		n = strings.ToLower(strings.TrimSpace(n))
 		switch {
 		case n == "all":
 			all = true

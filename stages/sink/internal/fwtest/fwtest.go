@@ -1,5 +1,6 @@
 // Package fwtest holds what the tests of the firewall sinks share: network
-// namespaces of their own (two joined by a veth pair; Linux only), so a
+// namespaces of their own (Linux only: two joined by a veth pair, Pair,
+// or a client and a server joined through a router, Routed), so a
 // test's firewall commands, routes, listeners and clients never touch the
 // host; a driver that runs a sink and waits for its counts; and helpers
 // to make actions. Only tests import it.

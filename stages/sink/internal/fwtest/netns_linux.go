@@ -93,15 +93,24 @@ func (ns *Netns) Do(fn func() error) error {
 // until the test ends.
 func (ns *Netns) Listen(tb testing.TB, port int) {
 	tb.Helper()
+	l, err := ns.serve(port)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+}
+
+// serve accepts (and closes) TCP connections on port, IPv4 and IPv6,
+// until the listener it returns is closed.
+func (ns *Netns) serve(port int) (net.Listener, error) {
 	var l net.Listener
 	err := ns.Do(func() (err error) {
 		l, err = net.Listen("tcp", fmt.Sprintf("[::]:%d", port))
 		return err
 	})
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	tb.Cleanup(func() { l.Close() })
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -111,6 +120,7 @@ func (ns *Netns) Listen(tb testing.TB, port int) {
 			c.Close()
 		}
 	}()
+	return l, nil
 }
 
 // DialTimeout bounds a connection attempt: a dropped SYN ends in it.
@@ -126,6 +136,83 @@ func (ns *Netns) Dial(src, dst netip.Addr, port int) error {
 		}
 		return c.Close()
 	})
+}
+
+// ExpectOpen fails tb unless src, an address of ns, connects to
+// dst:port.
+func (ns *Netns) ExpectOpen(tb testing.TB, src, dst netip.Addr, port int) {
+	tb.Helper()
+	if err := ns.Dial(src, dst, port); err != nil {
+		tb.Errorf("%s -> %s port %d: %v, want a connection", src, dst, port, err)
+	}
+}
+
+// ExpectBlocked fails tb when src, an address of ns, connects to
+// dst:port, and returns the error of the attempt.
+func (ns *Netns) ExpectBlocked(tb testing.TB, src, dst netip.Addr, port int) error {
+	tb.Helper()
+	err := ns.Dial(src, dst, port)
+	if err == nil {
+		tb.Errorf("%s -> %s port %d connected, want it blocked", src, dst, port)
+	}
+	return err
+}
+
+// ExpectDropped fails tb unless the connection of src, an address of ns,
+// to dst:port times out: its packets are dropped, not refused.
+func (ns *Netns) ExpectDropped(tb testing.TB, src, dst netip.Addr, port int) {
+	tb.Helper()
+	if err := ns.Dial(src, dst, port); !IsTimeout(err) {
+		tb.Errorf("%s -> %s port %d: %v, want a timeout", src, dst, port, err)
+	}
+}
+
+// veth joins namespace a (device aDev) and b (device bDev) with a veth
+// pair.
+func veth(tb testing.TB, a *Netns, aDev string, b *Netns, bDev string) {
+	tb.Helper()
+	Run(tb, "ip", "link", "add", aDev, "netns", a.Name, "type", "veth", "peer", "name", bDev, "netns", b.Name)
+}
+
+// ipIn runs each of cmds as `ip -n NAMESPACE ARGS...`: a command's first
+// word is the namespace's name.
+func ipIn(tb testing.TB, cmds [][]string) {
+	tb.Helper()
+	for _, c := range cmds {
+		Run(tb, append([]string{"ip", "-n"}, c...)...)
+	}
+}
+
+// path is a connection a topology must carry: from src, an address of
+// its client namespace, to dst.
+type path struct{ src, dst netip.Addr }
+
+// waitPaths waits until client carries every path to port 9 of dst, on
+// which each of servers listens meanwhile: veth pairs need a moment after
+// "up" before they carry packets. what names the topology in the failure
+// after 10 s.
+func waitPaths(tb testing.TB, what string, client *Netns, servers []*Netns, paths []path) {
+	tb.Helper()
+	for _, ns := range servers {
+		l, err := ns.serve(9)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer l.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range paths {
+		for {
+			err := client.Dial(c.src, c.dst, 9)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("%s does not carry %s -> %s: %v", what, c.src, c.dst, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // Pair is a server and a client namespace joined by a veth pair.
@@ -156,8 +243,8 @@ func NewPair(tb testing.TB) *Pair {
 		ServerV6:    netip.MustParseAddr("fd00:98::1"),
 		ClientV6:    netip.MustParseAddr("fd00:98::2"),
 	}
-	Run(tb, "ip", "link", "add", "f2bs", "netns", p.Server.Name, "type", "veth", "peer", "name", "f2bc", "netns", p.Client.Name)
-	for _, c := range [][]string{
+	veth(tb, p.Server, "f2bs", p.Client, "f2bc")
+	ipIn(tb, [][]string{
 		{p.Server.Name, "addr", "add", p.ServerV4.String() + "/24", "dev", "f2bs"},
 		{p.Server.Name, "addr", "add", p.ServerV6.String() + "/64", "dev", "f2bs", "nodad"},
 		{p.Server.Name, "link", "set", "f2bs", "up"},
@@ -165,64 +252,21 @@ func NewPair(tb testing.TB) *Pair {
 		{p.Client.Name, "addr", "add", p.NeighbourV4.String() + "/24", "dev", "f2bc"},
 		{p.Client.Name, "addr", "add", p.ClientV6.String() + "/64", "dev", "f2bc", "nodad"},
 		{p.Client.Name, "link", "set", "f2bc", "up"},
-	} {
-		Run(tb, append([]string{"ip", "-n"}, c...)...)
-	}
-	p.waitLink(tb)
+	})
+	waitPaths(tb, "the veth pair", p.Client, []*Netns{p.Server}, []path{{p.ClientV4, p.ServerV4}, {p.NeighbourV4, p.ServerV4}, {p.ClientV6, p.ServerV6}})
 	return p
 }
 
-// waitLink waits until the client reaches the server over IPv4 and IPv6:
-// a veth pair needs a moment after "up" before it carries packets.
-func (p *Pair) waitLink(tb testing.TB) {
-	tb.Helper()
-	var l net.Listener
-	if err := p.Server.Do(func() (err error) {
-		l, err = net.Listen("tcp", "[::]:9")
-		return err
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for _, c := range []struct{ src, dst netip.Addr }{{p.ClientV4, p.ServerV4}, {p.NeighbourV4, p.ServerV4}, {p.ClientV6, p.ServerV6}} {
-		for {
-			err := p.Client.Dial(c.src, c.dst, 9)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("the veth pair does not carry %s -> %s: %v", c.src, c.dst, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-}
-
-// ExpectOpen fails tb unless src connects to dst:port.
+// ExpectOpen fails tb unless src, an address of the client, connects to
+// dst:port.
 func (p *Pair) ExpectOpen(tb testing.TB, src, dst netip.Addr, port int) {
 	tb.Helper()
-	if err := p.Client.Dial(src, dst, port); err != nil {
-		tb.Errorf("%s -> %s port %d: %v, want a connection", src, dst, port, err)
-	}
+	p.Client.ExpectOpen(tb, src, dst, port)
 }
 
-// ExpectBlocked fails tb when src connects to dst:port, and returns the
-// error of the attempt.
+// ExpectBlocked fails tb when src, an address of the client, connects to
+// dst:port, and returns the error of the attempt.
 func (p *Pair) ExpectBlocked(tb testing.TB, src, dst netip.Addr, port int) error {
 	tb.Helper()
-	err := p.Client.Dial(src, dst, port)
-	if err == nil {
-		tb.Errorf("%s -> %s port %d connected, want it blocked", src, dst, port)
-	}
-	return err
+	return p.Client.ExpectBlocked(tb, src, dst, port)
 }
