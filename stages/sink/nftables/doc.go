@@ -41,7 +41,10 @@
 // fail2ban's chain = forward, or iptables' DOCKER-USER chain). With hook
 // = "forward" the sink's chain is forward_NAME, at the forward hook; with
 // ["input", "forward"] it has both chains, with the same rules, sets and
-// priority (reject works at both hooks). A restart with fewer hooks
+// priority (reject works at both hooks). Docker DNATs published traffic
+// before the forward hook, so there a container's port is the one it
+// listens on, not the published one (-p 8080:80 is port 80 there): name
+// those in ports, or leave ports empty. A restart with fewer hooks
 // removes the chain of the hook no longer configured.
 //
 // A ban adds the element with the time left of the ban as its timeout
