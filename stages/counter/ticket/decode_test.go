@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/f2bproject/f2b/stages/counter/internal/storetest"
 )
 
 // TestDecode decodes block bodies the way the front end does (NewArgs, then
@@ -89,24 +88,10 @@ ban_time_multipliers = "1 2 4 8 16 32 64"
 			},
 		},
 	}
-	r := engine.NewRegistry()
-	Register(r)
-	reg, _ := r.Lookup("counter", "ticket")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f, diags := hclparse.NewParser().ParseHCL([]byte(tt.body), "test.hcl")
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			args := reg.NewArgs()
-			if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			st, err := reg.Build(engine.Options{ID: "counter.sshd", Name: "sshd"}, args)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := storetest.Decode(t, Register, "ticket", tt.body)
 			tt.check(t, st.(*Counter))
 		})
 	}

@@ -21,12 +21,12 @@ import (
 func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
 	l := jailrun.Loop{
 		Jail:    c.jail,
-		Clock:   c.clock,
+		Clock:   c.now.Clock,
 		Batch:   c.batch,
 		Control: &c.ctl,
 		Restore: c.restore,
 		Handle:  c.handle,
-		Expire:  func() { c.expire(c.current()) },
+		Expire:  func() { c.expire(c.now.Get()) },
 		Wake: func() (int64, bool) {
 			// The first instant a ban can be lifted: just after the
 			// earliest End, and not before the unban gate opens.
@@ -39,34 +39,19 @@ func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 	return l.Run(ctx, in, out)
 }
 
-// current is the counter's now: the later of the latest event time and the
-// clock's time.
-func (c *Counter) current() time.Time {
-	now := c.now
-	if w := c.clock.Now(); w.After(now) {
-		now = w
-	}
-	return now
-}
-
-// handle takes one input event: it moves the clock, lifts the bans that are
-// due, purges now and then, and counts the failure if any.
+// handle takes one input event: it moves the counter's now, lifts the bans
+// that are due, purges now and then (see jailrun.Sweeps), and counts the
+// failure if any.
 func (c *Counter) handle(ev engine.Event) {
 	if ev.Kind != engine.KindFailure {
 		return
 	}
-	if ev.Time.After(c.now) {
-		c.now = ev.Time
-	}
-	now := c.current()
+	now := c.now.See(ev.Time)
 	c.expire(now)
 	// NOTE: tickets are purged lazily (a stale one is dropped when its host
 	// fails again), which is exactly fail2ban's purge before each failure.
-	// This sweep only gives the memory back: it scans the whole map, so it
-	// runs only once find_time has passed since the last one and a quarter
-	// as many tickets have been opened since as the map holds: amortised
-	// O(1) per failure.
-	if c.sinceSweep > 0 && c.sinceSweep >= c.hosts.Len()/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
+	// This sweep only gives the memory back.
+	if c.sweeps.Due(c.now.Latest, c.hosts.Len(), c.cfg.findTime) {
 		c.sweep(now)
 	}
 	if ev.Failure == nil {
@@ -78,7 +63,7 @@ func (c *Counter) handle(ev engine.Event) {
 // stale reports whether tk is gone by fail2ban's purge: its newest failure
 // is find_time old or older on the event clock.
 func (c *Counter) stale(tk *ticket) bool {
-	return tk.last() <= secs(c.now)-c.cfg.findSec
+	return tk.last() <= secs(c.now.Latest)-c.cfg.findSec
 }
 
 // expired reports whether fail2ban's database purge has dropped the ban
@@ -97,7 +82,7 @@ func (c *Counter) expired(h history, nowSec float64) bool {
 // failure counts one failure at t, as fail2ban's filter (and, with
 // increment, its observer) would.
 func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
-	host, t, ok := c.intake.Admit(f, t, now, c.now)
+	host, t, ok := c.intake.Admit(f, t, now, c.now.Latest)
 	if !ok {
 		return
 	}
@@ -117,7 +102,7 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 	created := !tk.open()
 	if created {
 		c.openTicket(tk, ts, t, f)
-		c.sinceSweep++
+		c.sweeps.Added()
 	} else {
 		c.add(tk, ts, t, f.Lines, 1, false)
 	}
@@ -215,36 +200,20 @@ func (c *Counter) ban(k hostKey, h *hostState, host netip.Addr, now time.Time, t
 	} else {
 		b.banTime = duration(bt)
 		b.end = b.start.Add(b.banTime)
-		b.EndNanos = nanos(b.end)
+		b.EndNanos = jailrun.Nanos(b.end)
 		heap.Push(&c.queue, b)
 	}
 	if def != -1 {
 		// fail2ban lowers its next unban check to the ban's end by
 		// ban_time: the ban's own time is set later, by the observer.
-		c.nextScan = min(c.nextScan, nanos(b.start.Add(c.cfg.banTime)))
+		c.nextScan = min(c.nextScan, jailrun.Nanos(b.start.Add(c.cfg.banTime)))
 	}
 	c.bans[k] = b
 	c.mu.Lock()
 	c.active.Add(b)
 	c.mu.Unlock()
-	c.stats.bans.Add(1)
-	return engine.Event{
-		Kind: engine.KindAction,
-		Time: b.start,
-		Action: &engine.Action{
-			Type:     engine.Ban,
-			Jail:     c.jail,
-			Host:     host,
-			HostText: b.hostText,
-			Failures: b.failures,
-			BanTime:  b.banTime,
-			Start:    b.start,
-			End:      b.end,
-			BanCount: int(b.count),
-			Matches:  tk.matches,
-			Fields:   b.fields,
-		},
-	}, true
+	c.stats.Bans.Add(1)
+	return jailrun.BanEvent(c.jail, b.info(), tk.matches, b.fields), true
 }
 
 // prolong extends the running ban b to the end that tk earns: tk's time
@@ -268,7 +237,7 @@ func (c *Counter) prolong(b *ban, tk closed) engine.Event {
 			b.end = b.start.Add(c.cfg.banTime)
 		}
 		b.banTime = b.end.Sub(b.start)
-		b.EndNanos = nanos(b.end)
+		b.EndNanos = jailrun.Nanos(b.end)
 		if b.Index >= 0 {
 			heap.Fix(&c.queue, b.Index)
 		} else {
@@ -302,7 +271,7 @@ func (c *Counter) prolong(b *ban, tk closed) engine.Event {
 // by ban_time and each lifting sets to the earliest End left. So a ban
 // that increment made shorter than ban_time is lifted late, as in fail2ban.
 func (c *Counter) expire(now time.Time) {
-	nn := nanos(now)
+	nn := jailrun.Nanos(now)
 	if nn < c.nextScan {
 		return
 	}
@@ -322,23 +291,8 @@ func (c *Counter) expire(now time.Time) {
 		c.mu.Lock()
 		c.active.Remove(b)
 		c.mu.Unlock()
-		c.stats.unbans.Add(1)
-		c.batch.Add(engine.Event{
-			Kind: engine.KindAction,
-			Time: b.end,
-			Action: &engine.Action{
-				Type:     engine.Unban,
-				Jail:     c.jail,
-				Host:     b.host,
-				HostText: b.hostText,
-				Failures: b.failures,
-				BanTime:  b.banTime,
-				Start:    b.start,
-				End:      b.end,
-				BanCount: int(b.count),
-				Fields:   b.fields,
-			},
-		})
+		c.stats.Unbans.Add(1)
+		c.batch.Add(jailrun.EndedUnban(c.jail, b.info(), b.fields))
 	}
 }
 
@@ -358,8 +312,7 @@ func (c *Counter) sweep(now time.Time) {
 			c.hosts.Delete(k)
 		}
 	}
-	c.lastSweep = c.now
-	c.sinceSweep = 0
+	c.sweeps.Done(c.now.Latest)
 	if offheap.Shrink(c.peak, c.hosts.Len(), c.mem) {
 		c.rebuild()
 	}

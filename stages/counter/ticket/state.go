@@ -10,30 +10,6 @@ import (
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
-// Times inside the counter's heap are Unix nanoseconds clamped to
-// ±(2^62-1) (about the years 1824 to 2116).
-const (
-	minNanos = -(1<<62 - 1)
-	maxNanos = 1<<62 - 1
-)
-
-// minTime and maxTime are the clamp bounds as times.
-var (
-	minTime = time.Unix(0, minNanos)
-	maxTime = time.Unix(0, maxNanos)
-)
-
-// nanos is t in clamped Unix nanoseconds; the zero time gives minNanos.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return minNanos
-	case t.After(maxTime):
-		return maxNanos
-	}
-	return t.UnixNano()
-}
-
 // secs is t as fail2ban holds a time: float seconds since the epoch.
 // Whole seconds, and halves, quarters and so on, are exact.
 func secs(t time.Time) float64 {
@@ -146,7 +122,8 @@ func (b *ban) eob() float64 {
 	return b.startSec + b.banSec
 }
 
-// info describes b for status; the caller holds Counter.mu.
+// info describes b, for its actions and status; a reader outside the Run
+// goroutine holds Counter.mu.
 func (b *ban) info() engine.BanInfo {
 	return engine.BanInfo{
 		Host:     b.host,

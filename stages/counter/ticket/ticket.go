@@ -1,14 +1,12 @@
 package ticket
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,7 +166,6 @@ type config struct {
 type Counter struct {
 	jail   string
 	logger *slog.Logger
-	clock  engine.Clock
 	cfg    config
 	batch  *jailrun.Batch  // the actions made, saved and sent together
 	ctl    jailrun.Control // carries manual commands into Run
@@ -182,20 +179,19 @@ type Counter struct {
 	// NOTE: hosts and mem are off the Go heap (see package offheap): a
 	// million tracked hosts cost their bytes once, not twice over as the
 	// collector's pacing would make them, and are never scanned.
-	hosts      *offheap.Table[hostState] // hosts with a ticket, a ban or a ban history
-	mem        *offheap.Arena            // the tickets' lines and captures
-	bans       map[hostKey]*ban          // the running ban of each banned host
-	locs       []*time.Location          // the locations of the tickets' times
-	locIdx     map[*time.Location]uint32 // index of each in locs
-	scratch    []string                  // reused to encode and decode a ticket's captures
-	peak       int                       // largest hosts.Len() since the table was last rebuilt
-	queue      unbanq.Queue[*ban]        // bans that end, earliest End first
-	nextScan   int64                     // fail2ban's _nextUnbanTime, in clamped Unix nanoseconds
-	seq        uint64                    // bans made so far; orders ties
-	now        time.Time                 // latest event time seen
-	lastSweep  time.Time                 // event time of the last purge
-	sinceSweep int                       // tickets opened since the last purge
-	rnd        splitMix                  // the ban_time_rnd jitter
+	hosts    *offheap.Table[hostState] // hosts with a ticket, a ban or a ban history
+	mem      *offheap.Arena            // the tickets' lines and captures
+	bans     map[hostKey]*ban          // the running ban of each banned host
+	locs     []*time.Location          // the locations of the tickets' times
+	locIdx   map[*time.Location]uint32 // index of each in locs
+	scratch  []string                  // reused to encode and decode a ticket's captures
+	peak     int                       // largest hosts.Len() since the table was last rebuilt
+	queue    unbanq.Queue[*ban]        // bans that end, earliest End first
+	nextScan int64                     // fail2ban's _nextUnbanTime, in clamped Unix nanoseconds
+	seq      uint64                    // bans made so far; orders ties
+	now      jailrun.Now               // latest event time seen, and the clock
+	sweeps   jailrun.Sweeps            // paces the purges of hosts
+	rnd      splitMix                  // the ban_time_rnd jitter
 
 	// NOTE: active is written by the Run goroutine only, and only while it
 	// holds mu; Banned reads it under mu. A *ban's end, endNanos, banTime
@@ -205,8 +201,8 @@ type Counter struct {
 	active unbanq.Active[*ban] // running bans, in no order
 
 	stats struct {
-		bans, unbans, prolongs atomic.Int64
-		restored               atomic.Int64 // bans put back from the store
+		jailrun.Counts
+		prolongs atomic.Int64
 	}
 	failed atomic.Int64 // hosts with an open ticket
 }
@@ -241,22 +237,11 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 	default:
 		cfg.seed = rand.Uint64()
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	clock := opts.Clock
-	if clock == nil {
-		clock = engine.WallClock{}
-	}
-	jail := opts.Name
-	if jail == "" {
-		jail = strings.TrimPrefix(opts.ID, "counter.")
-	}
+	jail, logger, clock := jailrun.Setup(opts)
 	c := &Counter{
 		jail:     jail,
 		logger:   logger,
-		clock:    clock,
+		now:      jailrun.Now{Clock: clock},
 		cfg:      cfg,
 		batch:    jailrun.NewBatch(opts.Store, logger, jail),
 		hosts:    offheap.NewTable[hostState](),
@@ -270,11 +255,15 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 	c.manual = jailrun.Manual{
 		Jail:      jail,
 		Control:   &c.ctl,
-		Now:       c.current,
+		Batch:     c.batch,
+		Now:       &c.now,
 		Expire:    c.expire,
 		BanHost:   c.manualBan,
-		UnbanHost: c.manualUnban,
-		UnbanAll:  c.manualUnbanAll,
+		IsBanned:  c.isBanned,
+		Lift:      c.lift,
+		Running:   c.running,
+		Forget:    c.forgetHost,
+		ForgetAll: c.forgetAll,
 	}
 	return c, nil
 }
@@ -482,16 +471,9 @@ func (c *Counter) increasedBanTime(count int32) (float64, error) {
 // a saved ban of their host: lines read again on start) and "store_errors"
 // (failed saves). It is safe to call while Run runs.
 func (c *Counter) Stats() map[string]int64 {
-	return map[string]int64{
-		"failures":                 c.intake.Failures.Load(),
-		"ignored":                  c.intake.Ignored.Load(),
-		"bans":                     c.stats.bans.Load(),
-		"unbans":                   c.stats.unbans.Load(),
-		"prolongs":                 c.stats.prolongs.Load(),
-		"restored":                 c.stats.restored.Load(),
-		"failures_behind_restored": c.intake.Behind.Load(),
-		"store_errors":             c.batch.Errors(),
-	}
+	s := jailrun.Stats(&c.intake, &c.stats.Counts, c.batch)
+	s["prolongs"] = c.stats.prolongs.Load()
+	return s
 }
 
 // BanInfo describes one running ban, for status.
@@ -500,26 +482,9 @@ type BanInfo = engine.BanInfo
 // Banned returns the hosts banned now, in ban order. It is safe to call
 // while Run runs.
 func (c *Counter) Banned() []BanInfo {
-	// NOTE: a prolong changes a ban's end under mu, so the bans are read
-	// under mu, and sorted after.
-	c.mu.Lock()
-	out := make([]BanInfo, len(c.active))
-	seqs := make([]uint64, len(c.active))
-	for i, b := range c.active {
-		seqs[i] = b.Seq
-		out[i] = b.info()
-	}
-	c.mu.Unlock()
-	idx := make([]int, len(out))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(seqs[x], seqs[y]) })
-	sorted := make([]BanInfo, len(out))
-	for i, j := range idx {
-		sorted[i] = out[j]
-	}
-	return sorted
+	// NOTE: a prolong changes a ban's end under mu, so Collect reads the
+	// bans under mu.
+	return unbanq.Collect(&c.mu, &c.active, (*ban).info)
 }
 
 // KeepMatches implements engine.MatchesKeeper; it is called before Run.

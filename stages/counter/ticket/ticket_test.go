@@ -1,13 +1,11 @@
 package ticket
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,9 +13,10 @@ import (
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
 	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
+	"github.com/f2bproject/f2b/stages/counter/internal/storetest"
 )
 
-var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var t0 = storetest.T0
 
 const (
 	hostA = "192.0.2.1"
@@ -27,19 +26,7 @@ const (
 )
 
 // failAt is a failure of host at t0+at whose line names host and at.
-func failAt(host string, at time.Duration) engine.Event {
-	return engine.Event{
-		Kind: engine.KindFailure,
-		Time: t0.Add(at),
-		Failure: &engine.Failure{
-			Matcher:  "matcher.sshd",
-			Host:     netip.MustParseAddr(host),
-			HostText: host,
-			Fields:   map[string]string{"at": at.String()},
-			Lines:    []string{fmt.Sprintf("%s %s", host, at)},
-		},
-	}
-}
+var failAt = storetest.FailAt
 
 // fails are failures of host at t0 plus each of secs seconds.
 func fails(host string, secs ...float64) []engine.Event {
@@ -77,26 +64,7 @@ func args(mod func(*Arguments)) Arguments {
 // checking the invariants every action must keep.
 func runAll(t testing.TB, c *Counter, events []engine.Event) []engine.Event {
 	t.Helper()
-	in := make(chan engine.Event, len(events))
-	for _, ev := range events {
-		in <- ev
-	}
-	close(in)
-	out := make(chan engine.Event)
-	var got []engine.Event
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ev := range out {
-			got = append(got, ev)
-		}
-	}()
-	err := c.Run(t.Context(), in, out)
-	close(out)
-	<-done
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	got := storetest.RunAll(t, c, events)
 	for _, ev := range got {
 		checkAction(t, ev)
 	}
@@ -714,14 +682,7 @@ func TestNew(t *testing.T) {
 				}
 				return
 			}
-			var ae *confval.AttrError
-			if !errors.As(err, &ae) {
-				t.Fatalf("New error = %v (%T), want *confval.AttrError", err, err)
-			}
-			if ae.Attr != tt.wantAttr || ae.Index != tt.wantIndex || !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("New error = %+v (%q), want attr %q index %d containing %q",
-					ae, err.Error(), tt.wantAttr, tt.wantIndex, tt.wantMsg)
-			}
+			storetest.WantAttrErr(t, err, tt.wantAttr, tt.wantIndex, tt.wantMsg)
 		})
 	}
 }
@@ -1002,103 +963,13 @@ func keptBytes(c *Counter) int {
 	return n
 }
 
-// fakeClock is a Clock whose time moves only when the test says so. Its
-// timers fire in Advance, as Go's timers do since 1.23: Stop and Reset
-// leave no stale tick behind.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	clock  *fakeClock
-	c      chan time.Time
-	when   time.Time
-	active bool
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) engine.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{clock: c, c: make(chan time.Time, 1), when: c.now.Add(d), active: true}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-// Set moves the clock to t without firing any timer.
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// Advance moves the clock by d and fires every timer that is due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for _, t := range c.timers {
-		if t.active && !t.when.After(c.now) {
-			t.active = false
-			t.c <- c.now
-		}
-	}
-}
-
-// Armed returns the deadlines of the active timers.
-func (c *fakeClock) Armed() []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []time.Time
-	for _, t := range c.timers {
-		if t.active {
-			out = append(out, t.when)
-		}
-	}
-	return out
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.c }
-
-func (t *fakeTimer) Stop() bool {
-	t.clock.mu.Lock()
-	defer t.clock.mu.Unlock()
-	was := t.active
-	t.active = false
-	t.drain()
-	return was
-}
-
-func (t *fakeTimer) Reset(d time.Duration) bool {
-	t.clock.mu.Lock()
-	defer t.clock.mu.Unlock()
-	was := t.active
-	t.active, t.when = true, t.clock.now.Add(d)
-	t.drain()
-	return was
-}
-
-func (t *fakeTimer) drain() {
-	select {
-	case <-t.c:
-	default:
-	}
-}
-
 // TestRunModeTimer runs the counter on a clock that runs: one timer, armed
 // for the earliest End, lifts bans without any event arriving, and a
 // prolong re-arms it.
 func TestRunModeTimer(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		clk := &fakeClock{now: t0}
+		clk := storetest.NewFakeClock(t0)
 		c := newCounter(t, args(func(a *Arguments) { a.BanTime = "1m"; a.MaxRetry = 2 }), clk)
 		in := make(chan engine.Event)
 		out := make(chan engine.Event)
@@ -1163,7 +1034,7 @@ func TestRunModeTimer(t *testing.T) {
 			t.Fatalf("got %s", got)
 		}
 		armed()
-		if n := len(clk.timers); n != 1 {
+		if n := clk.Timers(); n != 1 {
 			t.Errorf("%d timers made, want one reused", n)
 		}
 
@@ -1185,20 +1056,7 @@ func TestRunModeTimer(t *testing.T) {
 // TestHardStop checks that a blocked send gives way to ctx.
 func TestHardStop(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		c := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 1 }), engine.LogClock{})
-		in := make(chan engine.Event, 1)
-		in <- failAt(hostA, 0)
-		out := make(chan engine.Event) // nobody reads
-		ctx, cancel := context.WithCancel(t.Context())
-		errc := make(chan error, 1)
-		go func() { errc <- c.Run(ctx, in, out) }()
-		synctest.Wait()
-		cancel()
-		if err := <-errc; !errors.Is(err, context.Canceled) {
-			t.Fatalf("Run = %v, want context.Canceled", err)
-		}
-	})
+	storetest.HardStop(t, newCounter(t, args(func(a *Arguments) { a.MaxRetry = 1 }), engine.LogClock{}))
 }
 
 // TestConcurrentReaders reads Stats and Banned while Run changes them; run
@@ -1206,43 +1064,8 @@ func TestHardStop(t *testing.T) {
 func TestConcurrentReaders(t *testing.T) {
 	t.Parallel()
 	c := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 2; a.BanTime = "1s"; a.BanTimeIncrement = true }), engine.LogClock{})
-	in := make(chan engine.Event, 64)
-	out := make(chan engine.Event, 64)
-	go func() {
-		for i := range 20_000 {
-			in <- failAt(fmt.Sprintf("10.0.%d.%d", i%7, i%13), time.Duration(i)*100*time.Millisecond)
-		}
-		close(in)
-	}()
-	go func() {
-		for range out {
-		}
-	}()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			_ = c.Stats()
-			for _, b := range c.Banned() {
-				if !b.Host.IsValid() || b.BanCount < 1 {
-					t.Errorf("bad BanInfo %+v", b)
-				}
-			}
-		}
-	})
-	err := c.Run(t.Context(), in, out)
-	close(out)
-	close(stop)
-	wg.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := c.Stats(); s["bans"] == 0 || s["unbans"] == 0 || s["prolongs"] == 0 {
+	s := storetest.ConcurrentReaders(t, c)
+	if s["bans"] == 0 || s["unbans"] == 0 || s["prolongs"] == 0 {
 		t.Errorf("Stats = %v, want bans, unbans and prolongs", s)
 	}
 }

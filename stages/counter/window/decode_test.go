@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/f2bproject/f2b/stages/counter/internal/storetest"
 )
 
 // TestDecode decodes block bodies the way the front end does (NewArgs, then
@@ -46,24 +45,10 @@ ban_time_max    = "1w"
 			want: config{maxRetry: 5, findTime: 10 * time.Minute, banTime: engine.Permanent, factor: 1},
 		},
 	}
-	r := engine.NewRegistry()
-	Register(r)
-	reg, _ := r.Lookup("counter", "window")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f, diags := hclparse.NewParser().ParseHCL([]byte(tt.body), "test.hcl")
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			args := reg.NewArgs()
-			if diags := gohcl.DecodeBody(f.Body, nil, args); diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			st, err := reg.Build(engine.Options{ID: "counter.sshd", Name: "sshd"}, args)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := storetest.Decode(t, Register, "window", tt.body)
 			if got := st.(*Counter).cfg; !equalConfig(got, tt.want) {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
 			}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
@@ -18,8 +17,8 @@ import (
 // input: running ones in force again, and every host's ban count, which
 // escalation reads.
 func (c *Counter) restore() {
-	n := c.batch.Restore(c.current(), c.cfg.ignore.Contains, &c.intake.Floors, c.keep)
-	c.stats.restored.Add(int64(n))
+	n := c.batch.Restore(c.now.Get(), c.cfg.ignore.Contains, &c.intake.Floors, c.keep)
+	c.stats.Restored.Add(int64(n))
 }
 
 // keep takes one saved record: its ban count, and, when running, its ban.
@@ -42,7 +41,7 @@ func (c *Counter) keep(r engine.BanRecord, running bool) {
 		}
 		c.seq++
 		if !jailrun.Permanent(r) {
-			b.banTime, b.end, b.EndNanos = r.BanTime, r.End, nanos(r.End)
+			b.banTime, b.end, b.EndNanos = r.BanTime, r.End, jailrun.Nanos(r.End)
 			heap.Push(&c.queue, b)
 		}
 		c.bans[k] = b
@@ -57,7 +56,7 @@ func (c *Counter) keep(r engine.BanRecord, running bool) {
 // counted until the next purge forgets them. It is safe to call while Run
 // runs.
 func (c *Counter) Status() engine.JailStatus {
-	return jailrun.Status(c.jail, c.failed.Load(), c.intake.Counted.Load(), c.stats.bans.Load(), c.Banned())
+	return jailrun.Status(c.jail, c.failed.Load(), c.intake.Counted.Load(), c.stats.Bans.Load(), c.Banned())
 }
 
 // Ban implements engine.Jail: it bans host now, as fail2ban-client's
@@ -94,19 +93,27 @@ func (c *Counter) manualBan(host netip.Addr, now time.Time) error {
 	return nil
 }
 
-// manualUnban lifts the ban of host at now, if it has one.
-func (c *Counter) manualUnban(host netip.Addr, now time.Time) bool {
+// isBanned reports whether host has a running ban.
+func (c *Counter) isBanned(host netip.Addr) bool { return c.bans[keyOf(host)] != nil }
+
+// forgetHost drops the ban history of host, if it has a state.
+func (c *Counter) forgetHost(host netip.Addr) {
 	k := keyOf(host)
-	banned := c.bans[k] != nil
-	if banned {
-		c.lift(k, now)
-	} else {
-		c.batch.Forget(host)
-	}
 	if h := c.hosts.Get(k); h != nil {
 		c.forget(k, h)
 	}
-	return banned
+}
+
+// forgetAll drops every host's ban history.
+func (c *Counter) forgetAll() {
+	for k, h := range c.hosts.All() {
+		c.forget(k, h)
+	}
+}
+
+// running returns the hosts with a running ban, in ban order.
+func (c *Counter) running() []netip.Addr {
+	return unbanq.Collect(&c.mu, &c.active, func(b *ban) netip.Addr { return b.host })
 }
 
 // forget drops the ban history of host k, state h, as fail2ban's unbanip
@@ -119,28 +126,12 @@ func (c *Counter) forget(k hostKey, h *hostState) {
 	}
 }
 
-// manualUnbanAll lifts every running ban at now, in ban order.
-func (c *Counter) manualUnbanAll(now time.Time) int {
-	// NOTE: no lock: only the Run goroutine changes the set.
-	bs := slices.Clone(c.active)
-	unbanq.InOrder(bs)
-	for _, b := range bs {
-		c.lift(keyOf(b.host), now)
-	}
-	// fail2ban's unban --all empties the jail's database rows: every
-	// host's ban history goes.
-	for k, h := range c.hosts.All() {
-		c.forget(k, h)
-	}
-	c.batch.Forget(netip.Addr{})
-	return len(bs)
-}
-
-// lift ends the running ban of host k at now, before its time.
+// lift ends the running ban of host at now, before its time.
 // The host's window is cleared too, so it takes max_retry fresh failures
 // to ban it again. The unban forgets the host's ban history in the store
-// (engine.Action.Forget); the caller forgets it here.
-func (c *Counter) lift(k hostKey, now time.Time) {
+// (engine.Action.Forget); Manual.Forget forgets it in memory.
+func (c *Counter) lift(host netip.Addr, now time.Time) {
+	k := keyOf(host)
 	b := c.bans[k]
 	if b.Index >= 0 {
 		heap.Remove(&c.queue, b.Index)
@@ -151,7 +142,7 @@ func (c *Counter) lift(k hostKey, now time.Time) {
 	c.mu.Lock()
 	c.active.Remove(b)
 	c.mu.Unlock()
-	c.stats.unbans.Add(1)
+	c.stats.Unbans.Add(1)
 	c.batch.Add(jailrun.LiftedUnban(c.jail, b.info(), b.fields, now))
 }
 

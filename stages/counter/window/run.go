@@ -20,12 +20,12 @@ import (
 func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
 	l := jailrun.Loop{
 		Jail:    c.jail,
-		Clock:   c.clock,
+		Clock:   c.now.Clock,
 		Batch:   c.batch,
 		Control: &c.ctl,
 		Restore: c.restore,
 		Handle:  c.handle,
-		Expire:  func() { c.expire(c.current()) },
+		Expire:  func() { c.expire(c.now.Get()) },
 		Wake: func() (int64, bool) {
 			// A ban is lifted once now has passed its End.
 			if len(c.queue) == 0 {
@@ -37,35 +37,20 @@ func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- en
 	return l.Run(ctx, in, out)
 }
 
-// current is the counter's now: the later of the latest event time and the
-// clock's time.
-func (c *Counter) current() time.Time {
-	now := c.now
-	if w := c.clock.Now(); w.After(now) {
-		now = w
-	}
-	return now
-}
-
-// handle takes one input event: it moves the clock, lifts the bans that are
-// due, purges expired windows now and then, and counts the failure if any.
+// handle takes one input event: it moves the counter's now, lifts the bans
+// that are due, purges expired windows now and then (see jailrun.Sweeps),
+// and counts the failure if any.
 func (c *Counter) handle(ev engine.Event) {
 	if ev.Kind != engine.KindFailure {
 		return
 	}
-	if ev.Time.After(c.now) {
-		c.now = ev.Time
-	}
-	now := c.current()
+	now := c.now.See(ev.Time)
 	c.expire(now)
-	// NOTE: a purge scans the whole map, so it runs only once find_time
-	// has passed since the last one and a quarter as many failures have
-	// been kept since as the map holds: amortised O(1) per failure. It
-	// goes by the latest event time, not the wall clock, since windows
-	// compare event times only: a log that lags the wall clock keeps
-	// exact windows.
-	if c.sinceSweep > 0 && c.sinceSweep >= c.hosts.Len()/4 && c.now.Sub(c.lastSweep) >= c.cfg.findTime {
-		c.sweep(c.now)
+	// NOTE: the purge goes by the latest event time, not the wall clock,
+	// since windows compare event times only: a log that lags the wall
+	// clock keeps exact windows.
+	if c.sweeps.Due(c.now.Latest, c.hosts.Len(), c.cfg.findTime) {
+		c.sweep(c.now.Latest)
 	}
 	if ev.Failure == nil {
 		return // a watermark, or nothing to count
@@ -75,7 +60,7 @@ func (c *Counter) handle(ev engine.Event) {
 
 // failure counts one failure at t.
 func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
-	host, t, ok := c.intake.Admit(f, t, now, c.now)
+	host, t, ok := c.intake.Admit(f, t, now, c.now.Latest)
 	if !ok {
 		return
 	}
@@ -85,7 +70,7 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 		return
 	}
 	r := c.ringOf(c.insert(k))
-	tn := nanos(t)
+	tn := jailrun.Nanos(t)
 	m := c.cfg.maxRetry
 	n, p := int(r.h.n), r.position(tn)
 
@@ -94,7 +79,7 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 	// new one and spans at most find_time. In order (p == n) that is one
 	// comparison: is the (m-1)-th newest kept failure within find_time?
 	if n+1 >= m {
-		ft := min(int64(c.cfg.findTime), maxNanos)
+		ft := min(int64(c.cfg.findTime), jailrun.MaxNanos)
 		for s := max(0, p-m+1); s <= min(p, n+1-m); s++ {
 			if mergedTime(r, p, tn, s+m-1)-mergedTime(r, p, tn, s) <= ft {
 				c.ban(k, host, r, p, s, t, tn, f, now)
@@ -121,7 +106,7 @@ func (c *Counter) failure(t time.Time, f *engine.Failure, now time.Time) {
 		lines = c.mem.PutStrings(f.Lines)
 	}
 	r.insert(p, entry{t: tn, lines: lines})
-	c.sinceSweep++
+	c.sweeps.Added()
 }
 
 // insert returns the state of host k, adding an empty one when it has
@@ -210,32 +195,16 @@ func (c *Counter) newBan(k hostKey, host netip.Addr, h *hostState, hostText stri
 	c.seq++
 	if d != engine.Permanent {
 		b.end = start.Add(d)
-		b.EndNanos = nanos(b.end)
+		b.EndNanos = jailrun.Nanos(b.end)
 		heap.Push(&c.queue, b)
 	}
 	c.bans[k] = b
 	c.mu.Lock()
 	c.active.Add(b)
 	c.mu.Unlock()
-	c.stats.bans.Add(1)
+	c.stats.Bans.Add(1)
 
-	c.batch.Add(engine.Event{
-		Kind: engine.KindAction,
-		Time: start,
-		Action: &engine.Action{
-			Type:     engine.Ban,
-			Jail:     c.jail,
-			Host:     host,
-			HostText: b.hostText,
-			Failures: failures,
-			BanTime:  d,
-			Start:    start,
-			End:      b.end,
-			BanCount: int(b.count),
-			Matches:  matches,
-			Fields:   b.fields,
-		},
-	})
+	c.batch.Add(jailrun.BanEvent(c.jail, b.info(), matches, b.fields))
 }
 
 // expire lifts, in End order, every ban whose End lies before now.
@@ -243,30 +212,15 @@ func (c *Counter) expire(now time.Time) {
 	if len(c.queue) == 0 {
 		return
 	}
-	nn := nanos(now)
+	nn := jailrun.Nanos(now)
 	for len(c.queue) > 0 && c.queue[0].EndNanos < nn {
 		b := heap.Pop(&c.queue).(*ban)
 		delete(c.bans, keyOf(b.host)) // its state stays, with the ban count that escalation reads
 		c.mu.Lock()
 		c.active.Remove(b)
 		c.mu.Unlock()
-		c.stats.unbans.Add(1)
-		c.batch.Add(engine.Event{
-			Kind: engine.KindAction,
-			Time: b.end,
-			Action: &engine.Action{
-				Type:     engine.Unban,
-				Jail:     c.jail,
-				Host:     b.host,
-				HostText: b.hostText,
-				Failures: b.failures,
-				BanTime:  b.banTime,
-				Start:    b.start,
-				End:      b.end,
-				BanCount: int(b.count),
-				Fields:   b.fields,
-			},
-		})
+		c.stats.Unbans.Add(1)
+		c.batch.Add(jailrun.EndedUnban(c.jail, b.info(), b.fields))
 	}
 }
 
@@ -274,7 +228,7 @@ func (c *Counter) expire(now time.Time) {
 // find_time, and the hosts that have nothing else: no ban and no ban
 // history.
 func (c *Counter) sweep(now time.Time) {
-	limit := nanos(now) - min(int64(c.cfg.findTime), maxNanos)
+	limit := jailrun.Nanos(now) - min(int64(c.cfg.findTime), jailrun.MaxNanos)
 	for k, h := range c.hosts.All() {
 		if h.n == 0 || h.last >= limit {
 			continue
@@ -284,8 +238,7 @@ func (c *Counter) sweep(now time.Time) {
 			c.hosts.Delete(k)
 		}
 	}
-	c.lastSweep = now
-	c.sinceSweep = 0
+	c.sweeps.Done(now)
 	if offheap.Shrink(c.peak, c.hosts.Len(), c.mem) {
 		c.rebuild()
 	}

@@ -9,30 +9,6 @@ import (
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
 )
 
-// Times inside the counter are Unix nanoseconds clamped to ±(2^62-1) (about
-// the years 1824 to 2116), so the difference of two, or a time less a
-// duration of at most maxNanos, always fits in an int64.
-const (
-	minNanos = -(1<<62 - 1)
-	maxNanos = 1<<62 - 1
-)
-
-var (
-	minTime = time.Unix(0, minNanos)
-	maxTime = time.Unix(0, maxNanos)
-)
-
-// nanos is t in clamped Unix nanoseconds; the zero time gives minNanos.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return minNanos
-	case t.After(maxTime):
-		return maxNanos
-	}
-	return t.UnixNano()
-}
-
 // entry is one kept failure.
 type entry struct {
 	t     int64       // event time, clamped Unix nanoseconds

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,7 +97,6 @@ type config struct {
 type Counter struct {
 	jail   string
 	logger *slog.Logger
-	clock  engine.Clock
 	cfg    config
 	batch  *jailrun.Batch  // the actions made, saved and sent together
 	ctl    jailrun.Control // carries manual commands into Run
@@ -109,15 +107,14 @@ type Counter struct {
 	// NOTE: hosts and mem are off the Go heap (see package offheap): a
 	// million tracked hosts cost their bytes once, not twice over as the
 	// collector's pacing would make them, and are never scanned.
-	hosts      *offheap.Table[hostState] // every host with kept failures, a ban or ban history
-	mem        *offheap.Arena            // the hosts' rings and the lines of their kept failures
-	bans       map[hostKey]*ban          // the running ban of each banned host
-	peak       int                       // largest hosts.Len() since the table was last rebuilt
-	queue      unbanq.Queue[*ban]        // bans that end, earliest End first
-	seq        uint64                    // bans made so far; orders ties
-	now        time.Time                 // latest event time seen
-	lastSweep  time.Time                 // event time of the last purge of expired windows
-	sinceSweep int                       // failures kept since the last purge
+	hosts  *offheap.Table[hostState] // every host with kept failures, a ban or ban history
+	mem    *offheap.Arena            // the hosts' rings and the lines of their kept failures
+	bans   map[hostKey]*ban          // the running ban of each banned host
+	peak   int                       // largest hosts.Len() since the table was last rebuilt
+	queue  unbanq.Queue[*ban]        // bans that end, earliest End first
+	seq    uint64                    // bans made so far; orders ties
+	now    jailrun.Now               // latest event time seen, and the clock
+	sweeps jailrun.Sweeps            // paces the purges of hosts
 	// noMatches is set when no consumer reads a ban's Matches (see
 	// KeepMatches): failures keep no lines, and bans carry none.
 	noMatches bool
@@ -129,8 +126,8 @@ type Counter struct {
 	active unbanq.Active[*ban] // running bans, in no order
 
 	stats struct {
-		whileBanned, bans, unbans atomic.Int64
-		restored                  atomic.Int64 // bans put back from the store
+		jailrun.Counts
+		whileBanned atomic.Int64 // failures of hosts banned then
 	}
 	failed atomic.Int64 // hosts with kept failures
 }
@@ -154,22 +151,11 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	clock := opts.Clock
-	if clock == nil {
-		clock = engine.WallClock{}
-	}
-	jail := opts.Name
-	if jail == "" {
-		jail = strings.TrimPrefix(opts.ID, "counter.")
-	}
+	jail, logger, clock := jailrun.Setup(opts)
 	c := &Counter{
 		jail:   jail,
 		logger: logger,
-		clock:  clock,
+		now:    jailrun.Now{Clock: clock},
 		cfg:    cfg,
 		batch:  jailrun.NewBatch(opts.Store, logger, jail),
 		hosts:  offheap.NewTable[hostState](),
@@ -180,11 +166,15 @@ func New(opts engine.Options, args *Arguments) (*Counter, error) {
 	c.manual = jailrun.Manual{
 		Jail:      jail,
 		Control:   &c.ctl,
-		Now:       c.current,
+		Batch:     c.batch,
+		Now:       &c.now,
 		Expire:    c.expire,
 		BanHost:   c.manualBan,
-		UnbanHost: c.manualUnban,
-		UnbanAll:  c.manualUnbanAll,
+		IsBanned:  c.isBanned,
+		Lift:      c.lift,
+		Running:   c.running,
+		Forget:    c.forgetHost,
+		ForgetAll: c.forgetAll,
 	}
 	return c, nil
 }
@@ -274,16 +264,9 @@ func (c *Counter) banDuration(n int32) time.Duration {
 // the start of a saved ban of their host: lines read again on start) and
 // "store_errors" (failed saves). It is safe to call while Run runs.
 func (c *Counter) Stats() map[string]int64 {
-	return map[string]int64{
-		"failures":                 c.intake.Failures.Load(),
-		"ignored":                  c.intake.Ignored.Load(),
-		"failures_while_banned":    c.stats.whileBanned.Load(),
-		"bans":                     c.stats.bans.Load(),
-		"unbans":                   c.stats.unbans.Load(),
-		"restored":                 c.stats.restored.Load(),
-		"failures_behind_restored": c.intake.Behind.Load(),
-		"store_errors":             c.batch.Errors(),
-	}
+	s := jailrun.Stats(&c.intake, &c.stats.Counts, c.batch)
+	s["failures_while_banned"] = c.stats.whileBanned.Load()
+	return s
 }
 
 // BanInfo describes one running ban, for status.
@@ -292,15 +275,7 @@ type BanInfo = engine.BanInfo
 // Banned returns the hosts banned now, in ban order. It is safe to call
 // while Run runs.
 func (c *Counter) Banned() []BanInfo {
-	c.mu.Lock()
-	bs := slices.Clone(c.active)
-	c.mu.Unlock()
-	unbanq.InOrder(bs)
-	out := make([]BanInfo, len(bs))
-	for i, b := range bs {
-		out[i] = b.info()
-	}
-	return out
+	return unbanq.Collect(&c.mu, &c.active, (*ban).info)
 }
 
 // KeepMatches implements engine.MatchesKeeper; it is called before Run.

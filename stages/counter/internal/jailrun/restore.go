@@ -137,7 +137,7 @@ type Floors struct {
 
 // Set makes start the floor of host, unless a later one is set.
 func (f *Floors) Set(host netip.Addr, start time.Time) {
-	n := clamp(start)
+	n := Nanos(start)
 	if len(f.at) == 0 {
 		f.at, f.newest = map[[16]byte]int64{}, n
 	}
@@ -154,7 +154,7 @@ func (f *Floors) Behind(host netip.Addr, t, now time.Time, findTime time.Duratio
 	if len(f.at) == 0 {
 		return false
 	}
-	nn := clamp(now)
+	nn := Nanos(now)
 	if passed(nn, f.newest, findTime) {
 		f.at, f.newest = nil, 0
 		return false
@@ -168,31 +168,12 @@ func (f *Floors) Behind(host netip.Addr, t, now time.Time, findTime time.Duratio
 		delete(f.at, k)
 		return false
 	}
-	return clamp(t) <= floor
+	return Nanos(t) <= floor
 }
 
 // passed reports whether now is more than d after t.
 func passed(now, t int64, d time.Duration) bool {
 	return now > t && now-t > int64(d) // both clamped: the difference fits
-}
-
-// Times here are Unix nanoseconds clamped to ±(2^62-1), as in the
-// counters, so differences fit in an int64.
-const maxNanos = 1<<62 - 1
-
-var (
-	minTime = time.Unix(0, -maxNanos)
-	maxTime = time.Unix(0, maxNanos)
-)
-
-func clamp(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return -maxNanos
-	case t.After(maxTime):
-		return maxNanos
-	}
-	return t.UnixNano()
 }
 
 // Len is the number of floors kept.

@@ -6,6 +6,7 @@ package unbanq
 import (
 	"cmp"
 	"slices"
+	"sync"
 )
 
 // Slot is what a queued ban carries for its queue.
@@ -84,7 +85,24 @@ func (a *Active[T]) Remove(b T) {
 	*a = s[:last]
 }
 
-// InOrder sorts bans in ban order (Slot.Seq), in place.
-func InOrder[T Item](bans []T) {
-	slices.SortFunc(bans, func(x, y T) int { return cmp.Compare(x.QueueSlot().Seq, y.QueueSlot().Seq) })
+// Collect returns f of each ban of a, in ban order. It reads a, and calls
+// f, under mu: the lock a counter holds while it changes a or, for a
+// prolong, a ban. So a status reader may call it while Run runs.
+func Collect[T Item, R any](mu *sync.Mutex, a *Active[T], f func(T) R) []R {
+	type entry struct {
+		seq uint64
+		r   R
+	}
+	mu.Lock()
+	es := make([]entry, len(*a))
+	for i, b := range *a {
+		es[i] = entry{b.QueueSlot().Seq, f(b)}
+	}
+	mu.Unlock()
+	slices.SortFunc(es, func(x, y entry) int { return cmp.Compare(x.seq, y.seq) })
+	out := make([]R, len(es))
+	for i, e := range es {
+		out[i] = e.r
+	}
+	return out
 }

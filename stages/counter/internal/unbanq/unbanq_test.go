@@ -2,6 +2,8 @@ package unbanq
 
 import (
 	"container/heap"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -54,5 +56,21 @@ func TestActiveAddRemove(t *testing.T) {
 		if b.Pos != i {
 			t.Fatalf("%s.Pos = %d, want %d", b.name, b.Pos, i)
 		}
+	}
+}
+
+func TestCollect(t *testing.T) {
+	var mu sync.Mutex
+	var a Active[*ban]
+	for i, name := range []string{"c", "a", "b"} {
+		a.Add(&ban{Slot: Slot{Seq: uint64([]int{2, 0, 1}[i])}, name: name})
+	}
+	got := Collect(&mu, &a, func(b *ban) string { return b.name })
+	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
+		t.Errorf("Collect = %v, want %v (ban order)", got, want)
+	}
+	a.Remove(a[1])
+	if got := Collect(&mu, &a, func(b *ban) string { return b.name }); !slices.Equal(got, []string{"b", "c"}) {
+		t.Errorf("after Remove: %v", got)
 	}
 }
