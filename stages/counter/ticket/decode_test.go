@@ -25,7 +25,7 @@ func TestDecode(t *testing.T) {
 				if cfg.maxRetry != 5 || cfg.findTime != 10*time.Minute || cfg.banTime != 10*time.Minute ||
 					cfg.maxMatches != 5 || cfg.increment || cfg.factor != intNum(1) || cfg.formula == nil ||
 					cfg.formula.src != DefaultFormula || cfg.multipliers != nil || cfg.maxTime != nil ||
-					cfg.rndTime != nil || cfg.historyAge != 86400 || cfg.ignore != nil {
+					cfg.rndTime != nil || cfg.historyAge != 86400 || cfg.ignore.Entries() != nil {
 					t.Errorf("config = %+v", cfg)
 				}
 			},
@@ -61,7 +61,7 @@ ban_history_age        = "2d"
 				if cfg.maxRetry != 3 || cfg.findSec != 3600 || cfg.banSec != 86400 || cfg.maxMatches != 10 ||
 					!cfg.increment || cfg.factor != floatNum(2.5) || cfg.formula.src != "ban.Time * (ban.Count + 1) * banFactor" ||
 					*cfg.maxTime != intNum(604800) || *cfg.rndTime != intNum(300) || cfg.seed != 99 ||
-					cfg.historyAge != 172800 || len(cfg.ignore) != 2 {
+					cfg.historyAge != 172800 || len(cfg.ignore.Entries()) != 2 {
 					t.Errorf("config = %+v", cfg)
 				}
 			},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/ignore"
 	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
 	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
@@ -62,7 +63,9 @@ type Arguments struct {
 	// keeps only the lines of a ticket's first failure, as fail2ban does.
 	MaxMatches *int `hcl:"max_matches,optional"`
 	// Ignore lists addresses and CIDR prefixes, IPv4 or IPv6, whose failures
-	// are dropped (fail2ban's ignoreip without host names and files).
+	// are dropped; "self" for this host's own addresses (fail2ban's
+	// ignoreself); and host names, looked up when the counter starts and
+	// every 5 minutes (fail2ban's ignoreip, without its file: entries).
 	Ignore []string `hcl:"ignore,optional"`
 
 	// BanTimeIncrement is bantime.increment: repeat offenders get longer
@@ -147,7 +150,7 @@ type config struct {
 	banTime    time.Duration // engine.Permanent for permanent bans
 	banSec     float64       // -1 for permanent bans
 	maxMatches int
-	ignore     confval.PrefixList
+	ignore     *ignore.List
 
 	increment   bool
 	banNum      num      // ban.Time as fail2ban has it: an int of seconds when whole
@@ -322,11 +325,11 @@ func parseArgs(a *Arguments) (config, error) {
 	cfg.banNum = seconds(bt)
 	cfg.banSec = cfg.banNum.float()
 
-	ignore, err := confval.ParsePrefixList(attrIgnore, a.Ignore)
+	ign, err := ignore.Parse(attrIgnore, a.Ignore)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	cfg.ignore = ignore
+	cfg.ignore = ign
 
 	// The increment family is checked whether or not increment is on, as
 	// fail2ban compiles it either way.

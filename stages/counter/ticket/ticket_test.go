@@ -666,8 +666,8 @@ func TestNew(t *testing.T) {
 			wantAttr: "ban_time_overall_jails", wantIndex: -1, wantMsg: "not supported yet"},
 		{name: "history age bad", args: func(a *Arguments) { a.BanHistoryAge = "0" },
 			wantAttr: "ban_history_age", wantIndex: -1, wantMsg: "zero"},
-		{name: "ignore host name", args: func(a *Arguments) { a.Ignore = []string{"10.0.0.0/8", "localhost"} },
-			wantAttr: "ignore", wantIndex: 1, wantMsg: "host names are not supported"},
+		{name: "ignore bad host name", args: func(a *Arguments) { a.Ignore = []string{"10.0.0.0/8", "localhost", "self", "web_1.example"} },
+			wantAttr: "ignore", wantIndex: 3, wantMsg: `"web_1.example" is not an address, a CIDR prefix such as "10.0.0.0/8", "self" (this host's addresses) or a host name`},
 		{name: "ignore bad prefix", args: func(a *Arguments) { a.Ignore = []string{"::1", "::1", "10.0.0.0/33"} },
 			wantAttr: "ignore", wantIndex: 2, wantMsg: "not a valid CIDR prefix"},
 	}

@@ -1,12 +1,12 @@
 package window
 
 import (
-	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/ignore"
 	"github.com/f2bproject/f2b/stages/counter/internal/storetest"
 )
 
@@ -36,7 +36,7 @@ ban_time_max    = "1w"
 `,
 			want: config{
 				maxRetry: 3, findTime: time.Hour, banTime: 24 * time.Hour, factor: 2.5, banMax: 7 * 24 * time.Hour,
-				ignore: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+				ignore: mustIgnore(t, "127.0.0.0/8", "::1"),
 			},
 		},
 		{
@@ -58,5 +58,14 @@ ban_time_max    = "1w"
 
 func equalConfig(a, b config) bool {
 	return a.maxRetry == b.maxRetry && a.findTime == b.findTime && a.banTime == b.banTime &&
-		a.factor == b.factor && a.banMax == b.banMax && slices.Equal(a.ignore, b.ignore)
+		a.factor == b.factor && a.banMax == b.banMax && slices.Equal(a.ignore.Entries(), b.ignore.Entries())
+}
+
+func mustIgnore(t *testing.T, entries ...string) *ignore.List {
+	t.Helper()
+	l, err := ignore.Parse("ignore", entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

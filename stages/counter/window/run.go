@@ -18,6 +18,9 @@ import (
 // before it sends it (see jailrun.Loop). Run owns the window state; only
 // the counters behind Stats and the bans behind Banned are shared.
 func (c *Counter) Run(ctx context.Context, in <-chan engine.Event, out chan<- engine.Event) error {
+	// "self" and host names in ignore are looked up before the first
+	// failure (and the restore, which unbans ignored hosts) is handled.
+	defer c.intake.Ignore.Watch(ctx, c.intake.Logger)()
 	l := jailrun.Loop{
 		Jail:    c.jail,
 		Clock:   c.now.Clock,

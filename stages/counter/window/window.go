@@ -12,6 +12,7 @@ import (
 
 	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/ignore"
 	"github.com/f2bproject/f2b/stages/counter/internal/jailrun"
 	"github.com/f2bproject/f2b/stages/counter/internal/offheap"
 	"github.com/f2bproject/f2b/stages/counter/internal/unbanq"
@@ -43,7 +44,10 @@ type Arguments struct {
 	// for bans that never end. Default "10m".
 	BanTime string `hcl:"ban_time,optional"`
 	// Ignore lists addresses and CIDR prefixes, IPv4 or IPv6, whose failures
-	// are dropped, e.g. ["127.0.0.0/8", "::1", "2001:db8::/32"].
+	// are dropped, e.g. ["127.0.0.0/8", "::1", "2001:db8::/32"]; "self"
+	// for this host's own addresses (fail2ban's ignoreself); and host
+	// names (fail2ban's ignoreip), looked up when the counter starts and
+	// every 5 minutes.
 	Ignore []string `hcl:"ignore,optional"`
 	// BanTimeFactor makes repeat offenders' bans longer: ban n of a host
 	// lasts BanTime * BanTimeFactor^(n-1). At least 1; default 1 (every ban
@@ -88,7 +92,7 @@ type config struct {
 	banTime  time.Duration // engine.Permanent for permanent bans
 	factor   float64
 	banMax   time.Duration // 0: no cap
-	ignore   confval.PrefixList
+	ignore   *ignore.List
 }
 
 // Counter is the built stage: the counter of one jail. Run owns its window
@@ -229,11 +233,11 @@ func parseArgs(a *Arguments) (config, error) {
 		}
 	}
 
-	ignore, err := confval.ParsePrefixList(attrIgnore, a.Ignore)
+	ign, err := ignore.Parse(attrIgnore, a.Ignore)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	cfg.ignore = ignore
+	cfg.ignore = ign
 	return cfg, errors.Join(errs...)
 }
 

@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/engine"
+	"github.com/f2bproject/f2b/stages/counter/internal/ignore"
 )
 
 // Intake is the first step of every failure a counter gets: the host is
@@ -15,7 +15,7 @@ import (
 // again behind a restored ban are dropped. It counts what it saw; the
 // counts are safe to read from any goroutine.
 type Intake struct {
-	Ignore   confval.PrefixList
+	Ignore   *ignore.List // nil: nothing ignored
 	FindTime time.Duration
 	Logger   *slog.Logger
 	// Floors holds the starts of the saved bans (see Batch.Restore).
