@@ -24,8 +24,9 @@ import (
 //   - a matcher "regex" with its filter's failregex, ignoreregex,
 //     prefregex, maxlines, datepattern, logtimezone and usedns,
 //   - a counter "ticket" named after the jail (f2b status shows it as the
-//     jail) with maxretry, findtime, bantime, maxmatches, ignoreip and the
-//     bantime.* options, counting as fail2ban-server does,
+//     jail) with maxretry, findtime, bantime, maxmatches, ignoreself (as
+//     "self"), ignoreip (host names included: the counter looks them up)
+//     and the bantime.* options, counting as fail2ban-server does,
 //   - one sink "command" per action, with the action's commands as
 //     fail2ban-server would run them.
 //
@@ -65,12 +66,12 @@ type Result struct {
 }
 
 // CommonFile is the name of the file holding what the jails share: the
-// log sources and the ignoreself variable.
+// log sources.
 const CommonFile = "common.hcl"
 
-// ignoreSelfVar is the variable holding the addresses that stand for
-// fail2ban's ignoreself.
-const ignoreSelfVar = "ignoreself"
+// ignoreSelfEntry is the counter's ignore entry for this host's own
+// addresses, fail2ban's ignoreself (stages/counter/internal/ignore.Self).
+const ignoreSelfEntry = "self"
 
 // Joined returns every file in one text, each after a comment line naming
 // it: a pipeline that is one file, as `f2b import` prints it without -o.
@@ -128,11 +129,6 @@ type importer struct {
 	jails       []*importJail
 	sources     []*importSource
 	sourceByKey map[string]*importSource
-
-	// selfDefaultAt is where the warning about jails with fail2ban's
-	// default ignoreself goes: the first such jail's section.
-	selfDefaultAt *Value
-	needSelf      bool
 
 	warns []importWarning
 }
@@ -367,29 +363,13 @@ func sourceName(path string) string {
 	return strings.Join(parts, "_")
 }
 
-// common writes CommonFile: a header, the ignoreself variable when a jail
-// needs it, and the sources.
+// common writes CommonFile: a header and the sources.
 func (im *importer) common() []byte {
 	t := &hclText{}
 	t.comment(0, fmt.Sprintf("Imported by `f2b import` from the fail2ban configuration in\n  %s\n"+
 		"Every jail is a file of its own: a matcher (the filter), a counter (the jail's\n"+
 		"ban logic, named after the jail: f2b status shows it as the jail) and one sink\n"+
 		"\"command\" per action. This file holds what jails share.", im.c.Dir))
-	for _, ij := range im.jails {
-		if im.ignoreSelf(ij.j) {
-			im.needSelf = true
-		}
-	}
-	if im.needSelf {
-		t.blank()
-		t.comment(0, "fail2ban's ignoreself (on unless a jail turns it off) ignores this host's own\n"+
-			"addresses: those of \"localhost\" and of the host's name. f2b does not look them\n"+
-			"up; loopback is what every host has. Add this host's addresses here, or set\n"+
-			"F2B_VAR_ignoreself='[\"127.0.0.1\", \"::1\", \"192.0.2.10\"]'.")
-		t.open(0, "variable "+label(ignoreSelfVar))
-		t.attr(1, "default", stringList([]string{"127.0.0.1", "::1"}, 1), "")
-		t.close(0)
-	}
 	for _, s := range im.sources {
 		t.blank()
 		var who []string
@@ -663,57 +643,77 @@ func (im *importer) counter(t *hclText, ij *importJail) {
 	t.close(0)
 }
 
-// ignore writes the counter's ignore list from ignoreip and ignoreself,
-// with warnings for what it cannot hold.
+// ignore writes the counter's ignore list from ignoreself and ignoreip:
+// "self" first when ignoreself is on, then the ignoreip entries in
+// fail2ban's order (addresses, prefixes and host names, which the counter
+// looks up as fail2ban does), with warnings for what it cannot hold.
 func (im *importer) ignore(t *hclText, j *Jail) {
 	ipAt, _ := opt(j, "ignoreip")
-	var list []string
-	for _, e := range j.IgnoreIP {
-		if s, ok := ignoreAddress(e); ok {
-			list = append(list, s)
-			continue
-		}
-		switch {
-		case strings.HasPrefix(e, "file:"):
-			im.warn(j, ipAt, "ignoreip entry %s reads addresses from a file, which the counter cannot; put them in its ignore list", e)
-		default:
-			im.warn(j, ipAt, "ignoreip entry %s is not an IP address or CIDR prefix the counter can hold (fail2ban resolves a host name when it checks a failure): put its addresses in the counter's ignore list", e)
-		}
-	}
-	self := im.ignoreSelf(j)
-	if self {
-		selfAt, ok := opt(j, "ignoreself")
-		if !ok {
-			if im.selfDefaultAt == nil {
-				im.selfDefaultAt = &Value{File: j.Pos.File, Line: j.Pos.Line}
-			}
-			selfAt = *im.selfDefaultAt
-		}
-		im.warn(j, selfAt, "ignoreself (fail2ban's default is on) ignores this host's own addresses; the counter ignores var.%s, which holds only 127.0.0.1 and ::1: add the host's addresses there (%s)", ignoreSelfVar, CommonFile)
-	}
-	var notes []string
-	if len(j.IgnoreIP) > 0 {
-		notes = append(notes, "ignoreip, "+im.place(ipAt))
-	}
-	if self {
+	var list, notes []string
+	if im.ignoreSelf(j) {
+		list = append(list, ignoreSelfEntry)
 		if v, ok := opt(j, "ignoreself"); ok {
 			notes = append(notes, "ignoreself, "+im.place(v))
 		} else {
 			notes = append(notes, "ignoreself, on by default")
 		}
 	}
-	note := strings.Join(notes, "; ")
-	switch {
-	case self && len(list) > 0:
-		t.attr(1, "ignore", "concat(var."+ignoreSelfVar+", "+stringList(list, 1)+")", note)
-	case self:
-		t.attr(1, "ignore", "var."+ignoreSelfVar, note)
-	case len(list) > 0:
-		t.attr(1, "ignore", stringList(list, 1), note)
+	if len(j.IgnoreIP) > 0 {
+		notes = append(notes, "ignoreip, "+im.place(ipAt))
+	}
+	for _, e := range j.IgnoreIP {
+		if s, ok := ignoreAddress(e); ok {
+			list = append(list, s)
+			continue
+		}
+		switch {
+		case strings.EqualFold(e, ignoreSelfEntry):
+			// fail2ban looks "self" up as a host name; the counter would
+			// read it as this host's own addresses.
+			im.warn(j, ipAt, "ignoreip entry %s is a host name the counter reads as this host's own addresses (ignoreself); put what it stands for in the counter's ignore list", e)
+		case isHostName(e):
+			list = append(list, strings.ToLower(e))
+		case strings.HasPrefix(e, "file:"):
+			im.warn(j, ipAt, "ignoreip entry %s reads addresses from a file, which the counter cannot; put them in its ignore list", e)
+		default:
+			im.warn(j, ipAt, "ignoreip entry %s is not an IP address, CIDR prefix or host name the counter can hold: put what it stands for in the counter's ignore list", e)
+		}
+	}
+	if len(list) > 0 {
+		t.attr(1, "ignore", stringList(list, 1), strings.Join(notes, "; "))
 	}
 	if v, ok := opt(j, "ignorecommand"); ok && py.Strip(v.Text) != "" {
-		im.warn(j, v, "ignorecommand (a command deciding which hosts to ignore) cannot be carried: the counter ignores addresses and prefixes only")
+		im.warn(j, v, "ignorecommand (a command deciding which hosts to ignore) cannot be carried: the counter ignores only the addresses, prefixes and host names of its ignore list")
 	}
+}
+
+// isHostName reports whether s is a DNS host name the counter's ignore
+// list takes: dot-separated labels of letters, digits and inner hyphens,
+// not all digits, with an optional trailing dot. It is the rule of
+// stages/counter/internal/ignore (isHostName), which the importer cannot
+// import; keep the two alike.
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	digitsOnly := true
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			switch {
+			case c >= '0' && c <= '9':
+			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-':
+				digitsOnly = false
+			default:
+				return false
+			}
+		}
+	}
+	return !digitsOnly
 }
 
 // ignoreAddress returns an ignoreip entry in the counter's syntax: an

@@ -19,12 +19,13 @@ import (
 // the ways users do: jails as shipped, a jail with a filter mode, mail
 // actions (action_mwl), a Python action, banaction parameters, jails with
 // two actions of one file, a journal jail, ignoreip with what the counter
-// can and cannot hold, and the bantime.increment family.
+// can and cannot hold (a host name it looks up, a file it cannot read),
+// ignoreself on by default, and the bantime.increment family.
 const stockJailLocal = `[DEFAULT]
 bantime.increment = true
 bantime.maxtime = 1w
 bantime.overalljails = false
-ignoreip = 127.0.0.1/8 ::1 192.0.2.0/24 trusted.example.org
+ignoreip = 127.0.0.1/8 ::1 192.0.2.0/24 Trusted.Example.org file:/etc/fail2ban/ignore.list
 
 [sshd]
 enabled = true
@@ -120,7 +121,7 @@ func TestImportStock(t *testing.T) {
 			t.Errorf("warning without file and line: %v", w)
 		}
 	}
-	for _, want := range []string{"smtp.py", "trusted.example.org", "ignoreself"} {
+	for _, want := range []string{"smtp.py", "file:/etc/fail2ban/ignore.list"} {
 		found := false
 		for _, w := range res.Warnings {
 			found = found || strings.Contains(w.Msg, want)
@@ -128,6 +129,15 @@ func TestImportStock(t *testing.T) {
 		if !found {
 			t.Errorf("no warning mentions %s", want)
 		}
+	}
+	// The counter carries ignoreself and host names: no warning about them.
+	for _, w := range res.Warnings {
+		if strings.Contains(w.Msg, "ignoreself") || strings.Contains(strings.ToLower(w.Msg), "trusted.example.org") {
+			t.Errorf("warning about what the counter carries: %v", w)
+		}
+	}
+	if c := string(files[""].Data); strings.Contains(c, "variable") {
+		t.Errorf("%s declares a variable:\n%s", fail2ban.CommonFile, c)
 	}
 
 	p, _ := validateImport(t, res)
@@ -185,7 +195,7 @@ func TestImportStock(t *testing.T) {
 		if c.MaxRetry != j.MaxRetry || !c.BanTimeIncrement || c.BanTimeMax != "1w" {
 			t.Errorf("jail %s: counter %+v", j.Name, c)
 		}
-		if want := []string{"127.0.0.1", "::1", "127.0.0.1/8", "::1", "192.0.2.0/24"}; !equalStrings(c.Ignore, want) {
+		if want := []string{"self", "127.0.0.1/8", "::1", "192.0.2.0/24", "trusted.example.org"}; !equalStrings(c.Ignore, want) {
 			t.Errorf("jail %s: ignore %q, want %q", j.Name, c.Ignore, want)
 		}
 	}

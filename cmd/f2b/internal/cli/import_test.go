@@ -9,8 +9,8 @@ import (
 )
 
 // importConf is a small fail2ban configuration: an enabled jail, a
-// disabled one, and what the import warns about (a host name in ignoreip,
-// a Python action).
+// disabled one, and what the import warns about (a file: entry in
+// ignoreip, a Python action).
 var importConf = map[string]string{
 	"jail.conf": `[DEFAULT]
 maxretry = 3
@@ -19,7 +19,7 @@ bantime = 1h
 maxmatches = 3
 backend = auto
 ignoreself = false
-ignoreip = 127.0.0.1/8 ::1 trusted.example.org
+ignoreip = 127.0.0.1/8 ::1 trusted.example.org file:/etc/fail2ban/ignore.list
 
 [web]
 enabled = true
@@ -76,6 +76,7 @@ func TestImportStdout(t *testing.T) {
 	for _, want := range []string{
 		`# ==== common.hcl ====`, `source "file" "web_log"`, `matcher "regex" "web"`,
 		`counter "ticket" "web"`, `sink "command" "web_fw"`, `ban    = "fw add f2b-web <ip> http"`,
+		`ignore = ["127.0.0.1/8", "::1", "trusted.example.org"]`,
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
@@ -86,14 +87,14 @@ func TestImportStdout(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if len(lines) != 2 {
-		t.Errorf("want 2 warnings (host name in ignoreip, Python action), got:\n%s", stderr)
+		t.Errorf("want 2 warnings (file: entry in ignoreip, Python action), got:\n%s", stderr)
 	}
 	for _, l := range lines {
 		if !warningLine.MatchString(l) {
 			t.Errorf("warning not as `Warning: FILE:LINE: message`: %q", l)
 		}
 	}
-	for _, want := range []string{dir + "/jail.conf:8: jail web: ignoreip entry trusted.example.org", dir + "/jail.conf:14: jail web: action notify.py"} {
+	for _, want := range []string{dir + "/jail.conf:8: jail web: ignoreip entry file:/etc/fail2ban/ignore.list", dir + "/jail.conf:14: jail web: action notify.py"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
