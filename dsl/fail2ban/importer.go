@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/f2bproject/f2b/confval"
 	"github.com/f2bproject/f2b/dsl/fail2ban/internal/py"
 )
 
@@ -671,7 +672,7 @@ func (im *importer) ignore(t *hclText, j *Jail) {
 			// fail2ban looks "self" up as a host name; the counter would
 			// read it as this host's own addresses.
 			im.warn(j, ipAt, "ignoreip entry %s is a host name the counter reads as this host's own addresses (ignoreself); put what it stands for in the counter's ignore list", e)
-		case isHostName(e):
+		case confval.IsHostName(e):
 			list = append(list, strings.ToLower(e))
 		case strings.HasPrefix(e, "file:"):
 			im.warn(j, ipAt, "ignoreip entry %s reads addresses from a file, which the counter cannot; put them in its ignore list", e)
@@ -685,35 +686,6 @@ func (im *importer) ignore(t *hclText, j *Jail) {
 	if v, ok := opt(j, "ignorecommand"); ok && py.Strip(v.Text) != "" {
 		im.warn(j, v, "ignorecommand (a command deciding which hosts to ignore) cannot be carried: the counter ignores only the addresses, prefixes and host names of its ignore list")
 	}
-}
-
-// isHostName reports whether s is a DNS host name the counter's ignore
-// list takes: dot-separated labels of letters, digits and inner hyphens,
-// not all digits, with an optional trailing dot. It is the rule of
-// stages/counter/internal/ignore (isHostName), which the importer cannot
-// import; keep the two alike.
-func isHostName(s string) bool {
-	s = strings.TrimSuffix(s, ".")
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	digitsOnly := true
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			switch {
-			case c >= '0' && c <= '9':
-			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-':
-				digitsOnly = false
-			default:
-				return false
-			}
-		}
-	}
-	return !digitsOnly
 }
 
 // ignoreAddress returns an ignoreip entry in the counter's syntax: an

@@ -72,7 +72,7 @@ func Parse(attr string, entries []string) (*List, error) {
 		switch {
 		case strings.EqualFold(t, Self): // never a host name "self"
 			l.self = true
-		case isHostName(t):
+		case confval.IsHostName(t):
 			if !slices.Contains(l.names, strings.ToLower(t)) {
 				l.names = append(l.names, strings.ToLower(t))
 			}
@@ -90,33 +90,6 @@ func Parse(attr string, entries []string) (*List, error) {
 		}
 	}
 	return l, errors.Join(errs...)
-}
-
-// isHostName reports whether s is a DNS host name: dot-separated labels
-// of letters, digits and inner hyphens, not all digits (an address such
-// as "10.0.0.1" or "10.0.0.0/8" is not a name).
-func isHostName(s string) bool {
-	s = strings.TrimSuffix(s, ".")
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	digitsOnly := true
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			switch {
-			case c >= '0' && c <= '9':
-			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-':
-				digitsOnly = false
-			default:
-				return false
-			}
-		}
-	}
-	return !digitsOnly
 }
 
 // Entries returns the list as it was parsed, normalised: the prefixes
