@@ -114,4 +114,14 @@
 // from 1 s to 1 min while that fails; new actions go on in their own
 // batches meanwhile. Without the programs, Run fails at once naming them
 // (CheckEnv reports them beforehand).
+//
+// What is removed without a failed batch (`iptables -F` or
+// `netfilter-persistent reload`, `ufw reload`, an admin deleting a chain
+// or a set) is found by a check every 30 s, in both families: iptables -C
+// of each jump (from every configured hook's chain) and of a jail
+// chain's set rule, iptables -S CHAIN 1 (a chain emptied of its ban
+// rules), and `ipset list -n`: never a listing of the bans. When
+// something is missing, the sink resyncs at once, putting back the
+// chains, jumps, sets and every ban in force, and logs one warning
+// naming what was missing and how many elements it restored.
 package iptables

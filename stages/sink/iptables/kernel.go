@@ -25,6 +25,11 @@ type backend struct {
 	ipset    bool
 	bins     [2]string // the iptables programs of each family
 	ipsetBin string
+
+	// rules are, in plain mode, the ban rules each group's chain holds
+	// per family as far as the sink knows (for Check); only the driver's
+	// goroutines use them, one at a time.
+	rules map[string][2]int
 }
 
 // table is what iptables-save says of the filter table of one family.
@@ -203,6 +208,7 @@ func (b *backend) Sync(ctx context.Context, groups []string) (map[string]map[net
 			return nil, fmt.Errorf("setting up the chains: %w", err)
 		}
 	}
+	b.countHeld(held)
 	return held, nil
 }
 
@@ -372,6 +378,7 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 		if err := b.restore(ctx, fam, lines[fam]); err != nil {
 			return err
 		}
+		b.countOps(fam, ops)
 	}
 	return nil
 }

@@ -108,9 +108,17 @@
 // again, repairs the table, chains, sets and rules (an admin's `nft flush
 // ruleset` is undone this way), and applies every difference. While that
 // fails, it is retried with backoff from 1 s to 1 min; new actions go on
-// in their own batches meanwhile. A chain deleted alone fails no batch of
-// elements: it comes back with the next resync, the first ban of a new
-// jail (which declares the chains) or a restart. Elements nft refuses on their own are
+// in their own batches meanwhile.
+//
+// A table or chain removed without a failed batch (`nft flush ruleset`
+// by a reload of nftables.service, an admin deleting the table or a
+// chain, flushing a chain's rules) is found by a check every 30 s: `nft
+// list tables inet` and `nft -j list chain inet f2b CHAIN` of each hook's
+// chain (never the sets' elements, so it costs the same with 20,000 bans
+// as with none). When the table, a chain or a jail's rule in it is
+// missing, the sink resyncs at once, putting back the structures and
+// every ban in force, and logs one warning naming what was missing and
+// how many elements it restored. Elements nft refuses on their own are
 // found by halving the changes; they are logged and retried with the same
 // backoff while the others apply. Without the nft program, Run fails at
 // once naming it (CheckEnv reports it beforehand).

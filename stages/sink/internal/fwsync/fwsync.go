@@ -32,6 +32,13 @@
 //     and retried with the backoff. Elements a backend reports as failed
 //     on their own (PartialError) are retried with the backoff too. New
 //     actions go on in their own batches meanwhile.
+//   - Every CheckInterval, between batches, a backend that is a Checker
+//     says whether the structures it set up are still there: something
+//     outside f2b may have removed them (`nft flush ruleset`,
+//     `iptables -F`, a firewall service's reload), and with them every
+//     ban, while no new ban comes to fail and call for a resync. When
+//     some are missing, the driver resyncs at once, which sets them up
+//     again and puts every ban back.
 //   - When the input ends (or ctx is done), the batch in flight lands and,
 //     with FlushOnStop, the backend removes what it set up.
 package fwsync
@@ -43,6 +50,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +64,10 @@ const (
 	DefaultStaleGrace  = 10 * time.Second
 	DefaultRetryFirst  = time.Second
 	DefaultRetryMax    = time.Minute
+	// DefaultCheckInterval is the CheckInterval that Stage.Run gives a
+	// driver: bans lost to a firewall reload are back within it, for
+	// the price of a few cheap listings (no elements) per interval.
+	DefaultCheckInterval = 30 * time.Second
 
 	// reconcileSlack is how far an element's timeout read from the target
 	// may be from the wanted end and still be left as it is.
@@ -120,6 +132,20 @@ type Backend interface {
 	Teardown(ctx context.Context, groups []string) error
 }
 
+// Checker is a Backend that can tell cheaply whether what Sync set up is
+// still in the target. A backend that cannot (or whose target nobody
+// else changes) need not implement it.
+type Checker interface {
+	// Check returns what is missing of the structures Sync set up for
+	// groups and of those every group shares (a table, chains, jumps,
+	// sets), as short descriptions for the log ("chain inet f2b
+	// input_drop"); none when all is there. It must cost little (never
+	// list elements) and change nothing. A tool's failure that means a
+	// structure is missing is such a description; an error is a check
+	// that could not tell.
+	Check(ctx context.Context, groups []string) (missing []string, err error)
+}
+
 // PartialError is Apply's error when some ops failed on their own and
 // the others were applied.
 type PartialError struct {
@@ -170,6 +196,11 @@ type Config struct {
 	StaleGrace  time.Duration
 	RetryFirst  time.Duration
 	RetryMax    time.Duration
+	// CheckInterval is how often, between batches, a backend that is a
+	// Checker is asked whether its structures are still there (a
+	// resync sets up those that are not and re-applies every ban). Zero
+	// or negative: never (Stage.Run gives DefaultCheckInterval).
+	CheckInterval time.Duration
 }
 
 func (c *Config) groupOf(jail string) string {
@@ -183,6 +214,7 @@ func (c *Config) groupOf(jail string) string {
 type Driver struct {
 	cfg     Config
 	backend Backend
+	checker Checker // nil: no periodic check
 
 	batches, added, deleted, errors atomic.Int64
 }
@@ -210,13 +242,17 @@ func New(cfg Config, b Backend) *Driver {
 	if cfg.Clock == nil {
 		cfg.Clock = engine.WallClock{}
 	}
-	return &Driver{cfg: cfg, backend: b}
+	d := &Driver{cfg: cfg, backend: b}
+	if c, ok := b.(Checker); ok && cfg.CheckInterval > 0 {
+		d.checker = c
+	}
+	return d
 }
 
 // Stats returns the backend calls that applied changes (TYPE_batches),
 // the elements added and deleted (TYPE_elements_added,
 // TYPE_elements_deleted; an update counts as one of each) and the failed
-// backend calls (TYPE_errors).
+// backend calls (TYPE_errors; a check that could not tell is one).
 func (d *Driver) Stats() map[string]int64 {
 	return stats(d.cfg.Type, d.batches.Load(), d.added.Load(), d.deleted.Load(), d.errors.Load())
 }
@@ -255,6 +291,10 @@ type runner struct {
 	retryAt   time.Time
 	retryWait time.Duration
 
+	// checkAt is when the next check of the structures is due (zero:
+	// none).
+	checkAt time.Time
+
 	// started is when the start sync ran; stale are target elements no
 	// restored ban stood for then, deleted at staleAt unless a ban claims
 	// them by then.
@@ -291,6 +331,9 @@ func (d *Driver) Run(ctx context.Context, in <-chan engine.Event) error {
 	r.started = time.Now()
 	r.staleAt = r.started.Add(r.cfg.StaleGrace)
 	r.sync(ctx, r.allGroups())
+	if r.d.checker != nil {
+		r.checkAt = time.Now().Add(r.cfg.CheckInterval)
+	}
 	if first != nil {
 		r.take(*first)
 	}
@@ -365,7 +408,10 @@ func (r *runner) loop(ctx context.Context, in <-chan engine.Event) error {
 		if r.flight != nil {
 			done = r.flight.done
 		}
-		if next := r.nextWake(); !next.IsZero() {
+		// What nextWake names runs between batches only (in due): while
+		// one is in flight its landing wakes the loop, and a wake that
+		// is past would spin it.
+		if next := r.nextWake(); !next.IsZero() && r.flight == nil {
 			wake.Reset(max(time.Until(next), 0))
 		}
 		select {
@@ -400,7 +446,8 @@ func (r *runner) loop(ctx context.Context, in <-chan engine.Event) error {
 }
 
 // due runs what is due now: the deletion of stale elements, a resync,
-// the retries.
+// the check of the structures, the retries. It runs between batches
+// only, so a check never meets a batch half applied.
 func (r *runner) due(ctx context.Context) {
 	now := time.Now()
 	if len(r.stale) > 0 && !now.Before(r.staleAt) {
@@ -412,6 +459,9 @@ func (r *runner) due(ctx context.Context) {
 	if !r.resyncAt.IsZero() && !now.Before(r.resyncAt) {
 		r.sync(ctx, r.allGroups())
 	}
+	if !r.checkAt.IsZero() && !now.Before(r.checkAt) {
+		r.check(ctx)
+	}
 	if !r.retryAt.IsZero() && !now.Before(r.retryAt) {
 		for k := range r.retry {
 			r.st.dirty[k] = struct{}{}
@@ -421,11 +471,11 @@ func (r *runner) due(ctx context.Context) {
 	}
 }
 
-// nextWake is the earliest of the pending resync, retries and stale
-// deletion.
+// nextWake is the earliest of the pending resync, retries, check and
+// stale deletion.
 func (r *runner) nextWake() time.Time {
 	var t time.Time
-	for _, c := range []time.Time{r.resyncAt, r.retryAt} {
+	for _, c := range []time.Time{r.resyncAt, r.retryAt, r.checkAt} {
 		if !c.IsZero() && (t.IsZero() || c.Before(t)) {
 			t = c
 		}
@@ -543,21 +593,65 @@ func (r *runner) sync(ctx context.Context, groups []string) {
 		r.resyncAt, r.resyncWait = time.Time{}, 0
 		return
 	}
+	if ops, ok := r.resync(ctx, groups); ok {
+		added, deleted := counts(ops)
+		r.cfg.Logger.Info("target in line with the bans", "sink", r.cfg.Type, "groups", len(groups),
+			"added", added, "deleted", deleted, "stale_pending", len(r.stale))
+	}
+}
+
+// resync is sync's work: it returns the changes it applied, and false
+// when it failed and has scheduled a resync with backoff.
+func (r *runner) resync(ctx context.Context, groups []string) ([]Op, bool) {
 	ops, ok := r.read(ctx, groups)
 	if !ok {
-		return
+		return nil, false
 	}
 	if len(ops) > 0 {
 		budget := bisectBudget
 		if !r.applyAll(ctx, ops, &budget) {
 			r.resyncFailed()
-			return
+			return ops, false
 		}
 	}
 	r.resyncAt, r.resyncWait = time.Time{}, 0
-	added, deleted := counts(ops)
-	r.cfg.Logger.Info("target in line with the bans", "sink", r.cfg.Type, "groups", len(groups),
-		"added", added, "deleted", deleted, "stale_pending", len(r.stale))
+	return ops, true
+}
+
+// check asks the Checker whether the structures of the groups set up
+// are still in the target, and resyncs every group when some are
+// missing: that sets them up again and puts back every ban the target
+// lost with them. A resync already pending does that anyway, so no check
+// runs then.
+func (r *runner) check(ctx context.Context) {
+	r.checkAt = time.Now().Add(r.cfg.CheckInterval)
+	groups := make([]string, 0, len(r.ready))
+	for g := range r.ready {
+		groups = append(groups, g)
+	}
+	if !r.resyncAt.IsZero() || len(groups) == 0 && !r.cfg.Discover {
+		return
+	}
+	slices.Sort(groups)
+	missing, err := r.d.checker.Check(ctx, groups)
+	if err != nil {
+		r.d.errors.Add(1)
+		r.cfg.Logger.Warn("cannot check the target", "sink", r.cfg.Type, "err", err)
+		return
+	}
+	if len(missing) == 0 {
+		return
+	}
+	lost := strings.Join(missing, ", ")
+	ops, ok := r.resync(ctx, r.allGroups())
+	if !ok {
+		r.cfg.Logger.Warn("structures of the sink were removed from the target; setting them up again failed, retrying",
+			"sink", r.cfg.Type, "missing", lost)
+		return
+	}
+	added, _ := counts(ops)
+	r.cfg.Logger.Warn("structures of the sink were removed from the target; set them up again and restored the bans",
+		"sink", r.cfg.Type, "missing", lost, "restored", added)
 }
 
 // syncFresh sets up the groups of first actions and reads what they

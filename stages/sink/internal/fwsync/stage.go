@@ -20,6 +20,9 @@ type Stage struct {
 	// RestoreIdle, StaleGrace and RetryFirst, when set, replace the
 	// Config's (the tests shorten them).
 	RestoreIdle, StaleGrace, RetryFirst time.Duration
+	// CheckInterval, when set, replaces DefaultCheckInterval (the tests
+	// shorten it); negative: no periodic check.
+	CheckInterval time.Duration
 	// Wrap is put before every program the sink runs: the tests set it to
 	// `ip netns exec NAME`, which runs the programs (by name) in a
 	// network namespace of theirs.
@@ -40,9 +43,16 @@ func (st *Stage) Init(typ string, opts engine.Options) {
 }
 
 // Run runs a driver of b until in is closed (or ctx is done), with cfg
-// completed by the Stage's type, logger, clock and tunings.
+// completed by the Stage's type, logger, clock and tunings; a zero
+// cfg.CheckInterval takes DefaultCheckInterval.
 func (st *Stage) Run(ctx context.Context, in <-chan engine.Event, cfg Config, b Backend) error {
 	cfg.Type, cfg.Logger, cfg.Clock = st.typ, st.Logger, st.Clock
+	if cfg.CheckInterval == 0 {
+		cfg.CheckInterval = DefaultCheckInterval
+	}
+	if st.CheckInterval != 0 {
+		cfg.CheckInterval = st.CheckInterval
+	}
 	for _, t := range []struct{ dst, src *time.Duration }{
 		{&cfg.RestoreIdle, &st.RestoreIdle}, {&cfg.StaleGrace, &st.StaleGrace}, {&cfg.RetryFirst, &st.RetryFirst},
 	} {

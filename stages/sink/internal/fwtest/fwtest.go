@@ -246,3 +246,16 @@ func AttrErrors(tb testing.TB, err error) (attrs []string, index []int) {
 	}
 	return attrs, index
 }
+
+// Eventually waits until cond holds, polling it every 20 ms, and fails tb
+// when it does not within d.
+func Eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
