@@ -51,6 +51,11 @@
 // when it does not exist. With flush_on_stop = true the sink deletes its
 // lines when it stops.
 //
+// Every 30 s, between batches, the sink reads the file and, when lines
+// it wrote have gone (an admin's or a configuration-management tool's
+// rewrite, the file deleted), reads it again under the lock and writes
+// them back, logging how many were missing.
+//
 // A failed rewrite is logged and counted (Stats "hostsdeny_errors",
 // beside "hostsdeny_batches", "hostsdeny_elements_added" and
 // "hostsdeny_elements_deleted"); the sink then reads the file again and

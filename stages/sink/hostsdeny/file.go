@@ -22,6 +22,10 @@ import (
 // share one group: a line stays while any jail bans its host.
 type backend struct {
 	s *Sink
+	// held are the addresses whose lines the sink last knew the file
+	// held: those Sync read, with the rewrites since. Check looks for
+	// them.
+	held map[netip.Addr]struct{}
 }
 
 func statDir(dir string) (fs.FileInfo, error) {
@@ -122,6 +126,7 @@ func (b *backend) Sync(_ context.Context, _ []string) (map[string]map[netip.Pref
 		return nil, err
 	}
 	if f == nil {
+		b.held = nil
 		return out, nil
 	}
 	defer f.Close()
@@ -129,10 +134,12 @@ func (b *backend) Sync(_ context.Context, _ []string) (map[string]map[netip.Pref
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
+	b.held = map[netip.Addr]struct{}{}
 	for _, line := range strings.Split(string(data), "\n") {
 		a, ok := b.parseLine(strings.TrimRight(line, "\r"))
 		if ok && (owned == nil || owned[a]) {
 			held[netip.PrefixFrom(a, a.BitLen())] = fwsync.Elem{}
+			b.held[a] = struct{}{}
 		}
 	}
 	return out, nil
@@ -148,7 +155,12 @@ func (b *backend) Apply(_ context.Context, ops []fwsync.Op) error {
 			add = append(add, o.Key.Net.Addr())
 		}
 	}
-	return b.rewrite(add, del)
+	if err := b.rewrite(add, del); err != nil {
+		// The driver reads the file again.
+		return err
+	}
+	b.track(add, del)
+	return nil
 }
 
 // Teardown implements fwsync.Backend: the sink's lines go.

@@ -45,6 +45,11 @@
 // those whose ban ended while f2b was down. With flush_on_stop = true the
 // sink deletes its routes when it stops.
 //
+// Every 30 s, between batches, the sink lists its routes (one `ip -j
+// route show` per family) and, when one it holds has gone behind its
+// back (`ip route flush`, a network service's restart), reads the routes
+// again and puts every ban back, logging how many were missing.
+//
 // A failed ip run is logged with its standard error and counted (Stats
 // "route_errors", beside "route_batches", "route_elements_added" and
 // "route_elements_deleted"); the sink then reads the routes again and

@@ -22,6 +22,10 @@ type backend struct {
 	logger *slog.Logger
 	run    *fwrun.Runner
 	ip     string
+	// held are the routes of the configured type the sink last knew
+	// the kernel held: those Sync read, with the changes Apply made
+	// since. Check looks for them.
+	held map[netip.Prefix]struct{}
 }
 
 // jsonRoute is one route of `ip -j route show`.
@@ -74,6 +78,10 @@ func (b *backend) Sync(ctx context.Context, _ []string) (map[string]map[netip.Pr
 	if err := b.batch(ctx, other); err != nil {
 		return nil, fmt.Errorf("deleting routes of another type: %w", err)
 	}
+	b.held = make(map[netip.Prefix]struct{}, len(held))
+	for p := range held {
+		b.held[p] = struct{}{}
+	}
 	return map[string]map[netip.Prefix]fwsync.Elem{"": held}, nil
 }
 
@@ -108,7 +116,11 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 	}
 	err := b.batch(ctx, lines)
 	var fe *fwrun.Error
+	if err == nil {
+		b.track(ops, nil)
+	}
 	if err == nil || !errors.As(err, &fe) || len(fe.Stderr) >= fwrun.StderrLimit {
+		// On a failure as a whole the driver reads the routes again.
 		return err
 	}
 	failed := failedLines(fe.Stderr)
@@ -125,6 +137,7 @@ func (b *backend) Apply(ctx context.Context, ops []fwsync.Op) error {
 		}
 		bad = append(bad, ops[i])
 	}
+	b.track(ops, bad)
 	if len(bad) == 0 {
 		return nil
 	}
@@ -155,6 +168,7 @@ func (b *backend) Teardown(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
+	clear(b.held)
 	var lines []string
 	for _, r := range rs {
 		if p, ok := fwsync.ParseNet(r.Dst); ok {

@@ -139,8 +139,10 @@ type Checker interface {
 	// Check returns what is missing of the structures Sync set up for
 	// groups and of those every group shares (a table, chains, jumps,
 	// sets), as short descriptions for the log ("chain inet f2b
-	// input_drop"); none when all is there. It must cost little (never
-	// list elements) and change nothing. A tool's failure that means a
+	// input_drop"); none when all is there. It must cost little and
+	// change nothing: it lists no elements, except for a backend whose
+	// elements are its only structures (routes, hosts.deny lines), which
+	// reads them in one listing or one file read. A tool's failure that means a
 	// structure is missing is such a description; an error is a check
 	// that could not tell.
 	Check(ctx context.Context, groups []string) (missing []string, err error)
