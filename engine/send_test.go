@@ -20,8 +20,12 @@ func TestSend(t *testing.T) {
 	if ev := <-out; ev.Kind != KindLine {
 		t.Fatalf("got %v, want the first event", ev.Kind)
 	}
-	// Room again: a done context does not stop a send that need not wait.
-	if !Send(ctx, out, Event{Kind: KindAction}) {
-		t.Fatal("Send with room after cancel = false")
+	// Room again: a done context stops the send all the same, so a
+	// source whose consumer keeps up stops when told to.
+	if Send(ctx, out, Event{Kind: KindAction}) {
+		t.Fatal("Send with room after cancel = true")
+	}
+	if len(out) != 0 {
+		t.Fatalf("%d events queued after cancel, want none", len(out))
 	}
 }

@@ -747,7 +747,13 @@ func (f *Filter) complete(r *regex, m *match) {
 // runInto is run with the match stored in dst (nil: a new slice). checked
 // says buf passed r's literal checks (Regexp.MayMatch) already.
 func (f *Filter) runInto(r *regex, buf string, dst []int, checked bool) (m match, ok bool) {
-	if slow, _ := r.re.Backtracking(); slow && f.budget > 0 {
+	slow, _ := r.re.Backtracking()
+	if slow {
+		// Screen searched the first literal clause only: the others
+		// spare the backtracking engine a run (and its time budget).
+		checked = false
+	}
+	if slow && f.budget > 0 {
 		if f.timedOut {
 			return match{}, false
 		}

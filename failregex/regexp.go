@@ -268,8 +268,9 @@ func (m *Matcher) Submatch(s string, dst []int) ([]int, error) {
 	return m.SubmatchChecked(s, dst)
 }
 
-// SubmatchChecked is Submatch for a caller that has seen
-// Regexp.MayMatch(s) report true: the literal checks are not run again.
+// SubmatchChecked is Submatch without the literal checks, for a caller
+// that ran checks of its own (a Screen): its result is right on any text,
+// the checks only save time.
 func (m *Matcher) SubmatchChecked(s string, dst []int) ([]int, error) {
 	var (
 		loc []int

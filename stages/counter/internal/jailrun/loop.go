@@ -112,7 +112,9 @@ func (l *Loop) Run(ctx context.Context, in <-chan engine.Event, out chan<- engin
 
 // takeMore handles the events already waiting on in, up to the group
 // commit's limits; n events were taken already. It reports whether in
-// has closed.
+// has closed. A batch event is taken whole, so one group commit may go
+// past the limits by a batch of lines' failures and their actions: a
+// larger Record call, nothing lost.
 func (l *Loop) takeMore(in <-chan engine.Event, n int) bool {
 	for n < MaxEvents && l.Batch.Len() < MaxActions {
 		select {
