@@ -71,12 +71,12 @@ type Daemon struct {
 
 // instance is one running graph.
 type instance struct {
-	g      *engine.Graph
-	cancel context.CancelFunc
-	done   chan error // receives Run's result once
-	jails  map[string]engine.Jail
-	files  map[string]sourceList // jail → what its sources read
-	names  []string              // jail names, sorted
+	g       *engine.Graph
+	cancel  context.CancelFunc
+	done    chan error // receives Run's result once
+	jails   map[string]engine.Jail
+	sources map[string]sourceList // jail → what its sources read
+	names   []string              // jail names, sorted
 }
 
 // New returns a daemon for cfg; Run starts it.
@@ -253,7 +253,7 @@ type sourceList struct {
 // index finds the jails of the graph and the sources behind each.
 func (inst *instance) index() {
 	inst.jails = map[string]engine.Jail{}
-	inst.files = map[string]sourceList{}
+	inst.sources = map[string]sourceList{}
 	for _, id := range inst.g.Nodes() {
 		st, _ := inst.g.Stage(id)
 		j, ok := st.(engine.Jail)
@@ -267,7 +267,7 @@ func (inst *instance) index() {
 		inst.sourcesOf(id, map[string]bool{}, &l)
 		slices.Sort(l.files)
 		l.files = slices.Compact(l.files)
-		inst.files[name] = l
+		inst.sources[name] = l
 	}
 	slices.Sort(inst.names)
 }

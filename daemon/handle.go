@@ -88,7 +88,7 @@ func (inst *instance) status(args []string) (any, error) {
 	for _, b := range st.Banned {
 		banned = append(banned, hostText(b))
 	}
-	src := inst.files[args[0]]
+	src := inst.sources[args[0]]
 	files := src.files
 	if files == nil {
 		files = []string{}

@@ -205,10 +205,10 @@ type Action struct {
 	// Sinks that report bans, such as mail, may skip these (fail2ban's
 	// norestored).
 	Restored bool
-	// Forget, on an Unban, makes the store delete the host's ban history
+	// Forget, on an Unban, makes the store drop the host's ban history
 	// in the jail along with the ban, as fail2ban's unbanip deletes the
 	// host's rows from its database: the host's next ban is a first ban
-	// again. Manual unbans set it; sinks treat it as any Unban. An Unban
+	// again (the store keeps only the moment: BanRecord.Forgotten). Manual unbans set it; sinks treat it as any Unban. An Unban
 	// with Forget and the zero Host, which only the store sees, forgets
 	// every host of the jail (fail2ban's unban --all).
 	Forget bool

@@ -23,8 +23,9 @@ type Store interface {
 	// the host's record (Ended false), an Unban marks it ended at the
 	// action's End (when the ban is lifted; the store's clock for a lifted
 	// permanent ban) and keeps it as history, unless the Unban has Forget
-	// set: that deletes the record (every record of the jail when its
-	// Host is the zero Addr). A counter calls Record
+	// set: that replaces the record (every record of the jail when its
+	// Host is the zero Addr) with a forgotten one (see BanRecord.Forgotten).
+	// A counter calls Record
 	// before it sends the actions on, so a ban is never reported done
 	// before it is saved.
 	Record(actions []*Action) error
@@ -51,6 +52,13 @@ type BanRecord struct {
 	// the time it was lifted.
 	Ended bool
 }
+
+// Forgotten reports whether r is what a forgetting unban (Action.Forget)
+// leaves of a host: no ban history (BanCount 0, ended), only the moment
+// it was forgotten in Start and End. A restart must still know it: the
+// failures of the host up to then were seen and dealt with, and reading
+// them again after the restart must not ban the host anew.
+func (r BanRecord) Forgotten() bool { return r.BanCount == 0 && r.Ended }
 
 // Running reports whether the ban is still in force at now.
 func (r BanRecord) Running(now time.Time) bool {

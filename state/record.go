@@ -6,7 +6,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/f2bproject/f2b/engine"
 )
@@ -160,10 +159,9 @@ func applyActions(tx *bolt.Tx, actions []*engine.Action, now time.Time) error {
 	for _, a := range actions {
 		if a.Type == engine.Unban && a.Forget && !a.Host.IsValid() && a.HostText == "" {
 			// Every host of the jail: fail2ban's unban --all.
-			if err := bans.DeleteBucket([]byte(a.Jail)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-				return fmt.Errorf("jail %q: forget: %w", a.Jail, err)
+			if err := forgetJail(bans.Bucket([]byte(a.Jail)), a.Jail, forgotAt(a, now)); err != nil {
+				return err
 			}
-			delete(jails, a.Jail)
 			continue
 		}
 		b := jails[a.Jail]
@@ -176,7 +174,9 @@ func applyActions(tx *bolt.Tx, actions []*engine.Action, now time.Time) error {
 		}
 		key := hostKey(a.Host, a.HostText)
 		if a.Type == engine.Unban && a.Forget {
-			if err := b.Delete(key); err != nil {
+			at := forgotAt(a, now)
+			r := engine.BanRecord{Jail: a.Jail, Host: a.Host, HostText: a.HostText, Start: at, End: at, Ended: true}
+			if err := b.Put(key, encodeRecord(nil, &r)); err != nil {
 				return fmt.Errorf("jail %q, host %s: forget: %w", a.Jail, a.HostText, err)
 			}
 			continue
@@ -214,6 +214,51 @@ func applyActions(tx *bolt.Tx, actions []*engine.Action, now time.Time) error {
 		// bbolt keeps key and value until the commit: each Put gets its own.
 		if err := b.Put(key, encodeRecord(nil, &r)); err != nil {
 			return fmt.Errorf("jail %q, host %s: %w", a.Jail, a.HostText, err)
+		}
+	}
+	return nil
+}
+
+// forgotAt is when a forgetting unban took effect: its End, else the
+// store's now.
+func forgotAt(a *engine.Action, now time.Time) time.Time {
+	if !a.End.IsZero() {
+		return a.End
+	}
+	return now
+}
+
+// forgetJail replaces every record of a jail's bucket b (nil when the jail
+// has none) with a forgotten one at at (see engine.BanRecord.Forgotten).
+func forgetJail(b *bolt.Bucket, jail string, at time.Time) error {
+	if b == nil {
+		return nil
+	}
+	// NOTE: bbolt does not allow changing a bucket while ForEach walks it.
+	type entry struct {
+		key []byte
+		rec engine.BanRecord
+		ok  bool
+	}
+	var all []entry
+	if err := b.ForEach(func(k, v []byte) error {
+		r, err := decodeEntry(jail, k, v)
+		all = append(all, entry{append([]byte(nil), k...), r, err == nil})
+		return nil
+	}); err != nil {
+		return fmt.Errorf("jail %q: forget: %w", jail, err)
+	}
+	for _, e := range all {
+		if !e.ok {
+			// A record that cannot be read stands for no host: drop it.
+			if err := b.Delete(e.key); err != nil {
+				return fmt.Errorf("jail %q: forget: %w", jail, err)
+			}
+			continue
+		}
+		r := engine.BanRecord{Jail: jail, Host: e.rec.Host, HostText: e.rec.HostText, Start: at, End: at, Ended: true}
+		if err := b.Put(e.key, encodeRecord(nil, &r)); err != nil {
+			return fmt.Errorf("jail %q, host %s: forget: %w", jail, r.HostText, err)
 		}
 	}
 	return nil

@@ -546,35 +546,57 @@ func size(t *testing.T, path string) int64 {
 	return fi.Size()
 }
 
-// TestForget: an Unban with Forget deletes the host's record in its jail
-// (fail2ban's unbanip), with the zero Host every record of the jail (its
-// unban --all); other jails keep theirs, and the jail works on after.
+// TestForget: an Unban with Forget leaves a forgotten record of the host
+// in its jail (fail2ban's unbanip deletes its history; the moment stays,
+// at the unban's End or the store's now), with the zero Host one for every
+// host of the jail (its unban --all); other jails keep theirs, and the
+// jail works on after.
 func TestForget(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, Options{})
 	record(t, s, ban("sshd", "192.0.2.1", t0, time.Hour, 1), ban("sshd", "2001:db8::2", t0, time.Hour, 2),
 		ban("sshd", "192.0.2.3", t0, time.Hour, 1), ban("nginx", "192.0.2.1", t0, time.Hour, 3))
-	forget := ban("sshd", "192.0.2.1", t0, time.Hour, 1)
-	forget.Type, forget.Forget = engine.Unban, true
-	// Forgetting a host that has no record is no error.
+	lifted := t0.Add(10 * time.Minute)
+	forget := &engine.Action{Type: engine.Unban, Jail: "sshd", Host: netip.MustParseAddr("192.0.2.1"), HostText: "192.0.2.1",
+		Start: lifted, End: lifted, BanCount: 1, Forget: true}
+	// Forgetting a host that has no record leaves its moment too.
 	never := &engine.Action{Type: engine.Unban, Jail: "sshd", Host: netip.MustParseAddr("192.0.2.9"), HostText: "192.0.2.9", Forget: true}
 	record(t, s, forget, never)
-	if got := byHost(t, s, "sshd"); len(got) != 2 || got["2001:db8::2"].BanCount != 2 {
+	got := byHost(t, s, "sshd")
+	if r := got["192.0.2.1"]; !r.Forgotten() || !r.Start.Equal(lifted) || !r.End.Equal(lifted) || r.Failures != 0 || len(r.Matches) != 0 {
+		t.Errorf("forgotten host: %+v", r)
+	}
+	if r := got["192.0.2.9"]; !r.Forgotten() || r.Start.IsZero() {
+		t.Errorf("host forgotten without a record: %+v", r)
+	}
+	if len(got) != 4 || got["2001:db8::2"].BanCount != 2 || got["192.0.2.3"].Forgotten() {
 		t.Errorf("sshd after forgetting one host: %+v", got)
 	}
-	if got := byHost(t, s, "nginx"); len(got) != 1 {
+	if got := byHost(t, s, "nginx"); len(got) != 1 || got["192.0.2.1"].Forgotten() {
 		t.Errorf("nginx: %+v", got)
 	}
 
 	// The whole jail, then a ban in the same group commit: the ban stays.
 	all := &engine.Action{Type: engine.Unban, Jail: "sshd", Forget: true}
 	record(t, s, all, ban("sshd", "192.0.2.4", t0, time.Hour, 1))
-	if got := byHost(t, s, "sshd"); len(got) != 1 || got["192.0.2.4"].BanCount != 1 {
+	got = byHost(t, s, "sshd")
+	if len(got) != 5 || got["192.0.2.4"].BanCount != 1 || got["192.0.2.4"].Forgotten() {
 		t.Errorf("sshd after forgetting the jail and a new ban: %+v", got)
 	}
-	record(t, s, all, all) // an empty or missing jail: no error
-	if recs, err := s.Bans("sshd"); len(recs) != 0 || err != nil {
+	for host, r := range got {
+		if host != "192.0.2.4" && !r.Forgotten() {
+			t.Errorf("%s not forgotten: %+v", host, r)
+		}
+	}
+	record(t, s, all, &engine.Action{Type: engine.Unban, Jail: "none", Forget: true}) // a missing jail: no error
+	recs, err := s.Bans("sshd")
+	if len(recs) != 5 || err != nil {
 		t.Errorf("sshd after forgetting it: %v, %v", recs, err)
+	}
+	for _, r := range recs {
+		if !r.Forgotten() {
+			t.Errorf("not forgotten: %+v", r)
+		}
 	}
 	if got := byHost(t, s, "nginx"); len(got) != 1 || got["192.0.2.1"].BanCount != 3 {
 		t.Errorf("nginx after forgetting sshd: %+v", got)

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/f2bproject/f2b/engine"
 )
@@ -19,8 +20,8 @@ import (
 // and BanTime; an Unban marks it ended at the action's End (the moment the
 // ban ended or was lifted), keeping its Start, ban time and count as
 // history, unless the unban's Start is before the record's (it ended an
-// earlier ban); an Unban with Forget deletes the record (the jail's every
-// record for the zero Host).
+// earlier ban); an Unban with Forget leaves a forgotten record
+// (engine.BanRecord.Forgotten; the jail's every record for the zero Host).
 type Store struct {
 	mu        sync.Mutex
 	recs      map[string]map[netip.Addr]engine.BanRecord // jail → host → latest ban
@@ -111,10 +112,19 @@ func (s *Store) Record(actions []*engine.Action) error {
 		s.saved[a] = true
 		recs := s.jail(a.Jail)
 		if a.Type == engine.Unban && a.Forget {
+			at := a.End
+			if at.IsZero() {
+				at = time.Now()
+			}
+			forgotten := func(r engine.BanRecord) engine.BanRecord {
+				return engine.BanRecord{Jail: a.Jail, Host: r.Host, HostText: r.HostText, Start: at, End: at, Ended: true}
+			}
 			if a.Host.IsValid() {
-				delete(recs, a.Host)
+				recs[a.Host] = forgotten(engine.BanRecord{Host: a.Host, HostText: a.HostText})
 			} else {
-				clear(recs) // every host of the jail
+				for h, r := range recs { // every host of the jail
+					recs[h] = forgotten(r)
+				}
 			}
 			continue
 		}

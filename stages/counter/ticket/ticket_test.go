@@ -583,6 +583,13 @@ func TestNoMatchesKept(t *testing.T) {
 			t.Errorf("%s: Matches = %q, want none kept", describe(ev), ev.Action.Matches)
 		}
 	}
+	// A ban at the first failure (max_retry 1) keeps none either.
+	one := newCounter(t, args(func(a *Arguments) { a.MaxRetry = 1 }), engine.LogClock{})
+	one.KeepMatches(false)
+	got := runAll(t, one, fails(hostA, 0))
+	if len(got) != 1 || got[0].Action.Matches != nil {
+		t.Errorf("max_retry 1 without matches: %q, Matches %v", describeAll(got), got)
+	}
 }
 
 func TestBanned(t *testing.T) {

@@ -14,7 +14,11 @@ import (
 func (c *Counter) openTicket(tk *ticket, ts float64, t time.Time, f *engine.Failure) {
 	*tk = ticket{first: ts, retry: 1, failures: 1, flags: tkOpen}
 	c.setLast(tk, t)
-	tk.matches = c.mem.PutStrings(f.Lines)
+	if c.noMatches {
+		tk.flags |= tkNilMatches // no consumer reads them (KeepMatches)
+	} else {
+		tk.matches = c.mem.PutStrings(f.Lines)
+	}
 	info := append(c.scratch[:0], f.HostText)
 	fields := f.Captures()
 	for k, v := range fields {

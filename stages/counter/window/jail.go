@@ -65,14 +65,15 @@ func (c *Counter) Status() engine.JailStatus {
 // jailerr.ErrNotRunning when Run is not running.
 func (c *Counter) Ban(ctx context.Context, host netip.Addr) error { return c.manual.Ban(ctx, host) }
 
-// Unban implements engine.Jail: it lifts the running ban of host now and
-// reports whether there was one.
+// Unban implements engine.Jail: it lifts the running ban of host now,
+// forgets the host's ban history (fail2ban's unbanip), and reports
+// whether there was a ban.
 func (c *Counter) Unban(ctx context.Context, host netip.Addr) (bool, error) {
 	return c.manual.Unban(ctx, host)
 }
 
-// UnbanAll implements engine.Jail: it lifts every running ban now and
-// returns how many.
+// UnbanAll implements engine.Jail: it lifts every running ban now,
+// forgets every host's ban history, and returns how many bans it lifted.
 func (c *Counter) UnbanAll(ctx context.Context) (int, error) { return c.manual.UnbanEvery(ctx) }
 
 // manualBan bans host at now, in the Run goroutine. As fail2ban's banip

@@ -198,7 +198,11 @@ func (b *Batch) Restore(now time.Time, ignored func(netip.Addr) bool, floors *Fl
 		return 0
 	}
 	for _, r := range s.Ended {
-		keep(r, false)
+		// A forgotten host has no history to keep; its failures up to
+		// the moment it was forgotten were dealt with all the same.
+		if !r.Forgotten() {
+			keep(r, false)
+		}
 		floors.Set(r.Host, r.Start)
 	}
 	for _, r := range s.Running {

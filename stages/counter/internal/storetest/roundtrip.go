@@ -95,8 +95,9 @@ func RoundTrip(t *testing.T, build Build, open Opener) {
 		t.Fatal(err)
 	}
 	slices.SortFunc(recs, func(a, b engine.BanRecord) int { return a.Host.Compare(b.Host) })
-	// B's manual unban forgot its history (fail2ban's unbanip).
-	if len(recs) != 1 || recs[0].Host != addr(hostA) || recs[0].Ended {
+	// B's manual unban forgot its history (fail2ban's unbanip), keeping
+	// only its moment.
+	if len(recs) != 2 || recs[0].Host != addr(hostA) || recs[0].Ended || recs[1].Host != addr(hostB) || !recs[1].Forgotten() {
 		t.Fatalf("stored %+v", recs)
 	}
 	r = start(store)

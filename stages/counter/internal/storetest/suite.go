@@ -43,6 +43,7 @@ func Suite(t *testing.T, build Build) {
 		"floors":                testFloors,
 		"manual":                testManual,
 		"unban forgets":         testUnbanForgets,
+		"unban after restart":   testUnbanSurvivesRestart,
 		"store errors":          testStoreErrors,
 		"group commit":          testGroupCommit,
 		"not running":           testNotRunning,
@@ -262,8 +263,8 @@ func testManual(t *testing.T, build Build) {
 	if ev := got[0]; !ev.Time.Equal(now.Add(time.Minute)) || !ev.Action.End.Equal(ev.Time) || !ev.Action.Start.Equal(ev.Time) {
 		t.Errorf("manual unban at %v: %+v", ev.Time, ev.Action)
 	}
-	if r, ok := store.Get(Jail, addr(hostA)); ok {
-		t.Errorf("after Unban the store holds %+v, want no record (fail2ban's unbanip deletes it)", r)
+	if r, ok := store.Get(Jail, addr(hostA)); !ok || !r.Forgotten() || !r.Start.Equal(now.Add(time.Minute)) {
+		t.Errorf("after Unban the store holds %+v, %v; want A forgotten at the unban (fail2ban's unbanip deletes its history)", r, ok)
 	}
 	if ok, err := c.Unban(ctx, addr(hostA)); ok || err != nil {
 		t.Errorf("Unban of a host not banned = %v, %v", ok, err)
@@ -339,8 +340,8 @@ func testUnbanForgets(t *testing.T, build Build) {
 		t.Fatalf("Unban of a host not banned = %v, %v", ok, err)
 	}
 	want(t, "unban of a host not banned", h.Take())
-	if r, ok := store.Get(Jail, addr(hostC)); ok {
-		t.Errorf("history of C kept: %+v", r)
+	if r, ok := store.Get(Jail, addr(hostC)); !ok || !r.Forgotten() {
+		t.Errorf("history of C kept: %+v, %v", r, ok)
 	}
 	if err := c.Ban(ctx, addr(hostC)); err != nil {
 		t.Fatal(err)
@@ -355,16 +356,57 @@ func testUnbanForgets(t *testing.T, build Build) {
 		t.Fatalf("UnbanAll = %d, %v", n, err)
 	}
 	want(t, "unban all", h.Take(), "ban 192.0.2.2 #1", "unban 192.0.2.3 #1", "unban 192.0.2.2 #1")
-	if recs, _ := store.Bans(Jail); len(recs) != 0 {
-		t.Errorf("after UnbanAll the jail's records are %+v, want none", recs)
+	recs, _ := store.Bans(Jail)
+	for _, r := range recs {
+		if !r.Forgotten() {
+			t.Errorf("after UnbanAll the jail holds %+v, want every record forgotten", r)
+		}
 	}
-	if recs, _ := store.Bans("other"); len(recs) != 1 {
+	if len(recs) != 3 {
+		t.Errorf("after UnbanAll the jail's records are %+v, want A, B and C forgotten", recs)
+	}
+	if recs, _ := store.Bans("other"); len(recs) != 1 || recs[0].Forgotten() {
 		t.Errorf("another jail's records are %+v, want its one kept", recs)
 	}
 	if err := c.Ban(ctx, addr(hostC)); err != nil {
 		t.Fatal(err)
 	}
 	want(t, "ban after unban --all", h.Take(), "ban 192.0.2.3 #1")
+	stop(t, h)
+}
+
+// testUnbanSurvivesRestart: the failures behind a ban lifted by hand are
+// read again after a restart (the sources re-read the last find_time),
+// and must not ban the host again: the forgotten record keeps the moment
+// of the unban, behind which failures do not count.
+func testUnbanSurvivesRestart(t *testing.T, build Build) {
+	store := memstore.New()
+	c := NewCounter(t, build, store, nil)
+	h := Start(t, c, store, 16)
+	at := time.Now()
+	h.Send(Failure(hostA, at))
+	h.Send(Failure(hostA, at))
+	want(t, "ban by failures", h.Take(), "ban 192.0.2.1 #1")
+	time.Sleep(time.Second)
+	if ok, err := c.Unban(t.Context(), addr(hostA)); !ok || err != nil {
+		t.Fatalf("Unban = %v, %v", ok, err)
+	}
+	want(t, "manual unban", h.Take(), "unban 192.0.2.1 #1")
+	stop(t, h)
+
+	c = NewCounter(t, build, store, nil)
+	h = Start(t, c, store, 16)
+	want(t, "restart", h.Take())
+	// The same two failures, read again.
+	h.Send(Failure(hostA, at))
+	h.Send(Failure(hostA, at))
+	synctest.Wait()
+	want(t, "the failures behind the lifted ban, read again", h.Take())
+	// New failures, after the unban, count, from a first ban.
+	time.Sleep(time.Second)
+	h.Send(Failure(hostA, time.Now()))
+	h.Send(Failure(hostA, time.Now()))
+	want(t, "new failures", h.Take(), "ban 192.0.2.1 #1")
 	stop(t, h)
 }
 
