@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -492,3 +493,7 @@ func (c *Counter) Banned() []BanInfo {
 
 // KeepMatches implements engine.MatchesKeeper; it is called before Run.
 func (c *Counter) KeepMatches(keep bool) { c.noMatches = !keep }
+
+// CheckEnv implements engine.EnvChecker: every host name in ignore must
+// resolve here.
+func (c *Counter) CheckEnv() error { return c.cfg.ignore.Check(context.Background(), attrIgnore) }

@@ -48,3 +48,38 @@ sink "exec" "fw" {
 		t.Errorf("want exactly one problem (sh is installed):\n%s", stderr)
 	}
 }
+
+// TestValidateCheckEnvIgnoreName: --check-env reports a host name in a
+// counter's ignore list that does not resolve, at that element; "self"
+// and addresses need nothing.
+func TestValidateCheckEnvIgnoreName(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.hcl")
+	src := `source "file" "a" {
+  paths = ["/var/log/auth.log"]
+}
+matcher "regex" "m" {
+  inputs = [source.a]
+  fail   = ["^x <HOST>$"]
+}
+counter "window" "c" {
+  inputs = [matcher.m]
+  ignore = ["self", "10.0.0.0/8", "no-such-host.invalid"]
+}
+`
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "validate", p); code != ExitOK {
+		t.Fatalf("validate: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := run(t, "validate", "--check-env", p)
+	if code != ExitInvalid {
+		t.Fatalf("validate --check-env: exit %d, want %d\n%s", code, ExitInvalid, stderr)
+	}
+	for _, want := range []string{p + ":10:35: Missing on this machine", `Host name "no-such-host.invalid" does not resolve here`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}

@@ -38,9 +38,10 @@ const lookupTimeout = 3 * time.Second
 // List is a parsed ignore list. The zero List (and a nil *List) ignores
 // nothing. Contains is safe for concurrent use with the lookups.
 type List struct {
-	fixed confval.PrefixList
-	self  bool
-	names []string
+	fixed   confval.PrefixList
+	self    bool
+	names   []string
+	nameIdx []int // the index in the attribute of each name
 
 	// looked is what "self" and the names stood for at the last lookup,
 	// sorted; a name whose lookup failed keeps its last addresses.
@@ -75,6 +76,7 @@ func Parse(attr string, entries []string) (*List, error) {
 		case confval.IsHostName(t):
 			if !slices.Contains(l.names, strings.ToLower(t)) {
 				l.names = append(l.names, strings.ToLower(t))
+				l.nameIdx = append(l.nameIdx, i)
 			}
 		default:
 			p, err := confval.ParsePrefix(e)
@@ -126,6 +128,30 @@ func (l *List) Contains(a netip.Addr) bool {
 		return found
 	}
 	return false
+}
+
+// Check looks every host name up once, as `f2b validate --check-env`
+// does: a name that does not resolve is an *confval.AttrError of attr
+// with its index (the counter would ignore nothing for it until it
+// does). It changes nothing the counter uses.
+func (l *List) Check(ctx context.Context, attr string) error {
+	if l == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	errs := make([]error, len(l.names))
+	var wg sync.WaitGroup
+	for i, name := range l.names {
+		wg.Go(func() {
+			if _, err := l.resolver().LookupNetIP(ctx, "ip", name); err != nil {
+				errs[i] = &confval.AttrError{Attr: attr, Index: l.nameIdx[i],
+					Err: fmt.Errorf("host name %q does not resolve here (%v): nothing is ignored for it until it does", name, err)}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Watch looks "self" and the host names up once, before it returns, and

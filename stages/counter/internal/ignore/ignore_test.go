@@ -204,3 +204,40 @@ func TestSelfReal(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck: --check-env reports the names that do not resolve, with
+// their index in the attribute.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	r := &fakeResolver{table: map[string][]string{"home.example": {"198.51.100.7"}}, fail: map[string]bool{"broken.example": true}}
+	l := mustParse(t, "10.0.0.0/8", "home.example", "self", "gone.example", "broken.example", "home.example")
+	l.Resolver = r
+	err := l.Check(context.Background(), "ignore")
+	var idx []int
+	for _, e := range unwrapJoin(err) {
+		var ae *confval.AttrError
+		if !errors.As(e, &ae) || ae.Attr != "ignore" || !strings.Contains(ae.Err.Error(), "does not resolve") {
+			t.Fatalf("Check error %v, want AttrErrors of ignore", e)
+		}
+		idx = append(idx, ae.Index)
+	}
+	if !slices.Equal(idx, []int{3, 4}) {
+		t.Errorf("Check flags indexes %v, want [3 4] (gone.example, broken.example): %v", idx, err)
+	}
+	if l.Contains(netip.MustParseAddr("198.51.100.7")) {
+		t.Error("Check changed what the list ignores")
+	}
+	if err := mustParse(t, "10.0.0.0/8", "self").Check(context.Background(), "ignore"); err != nil {
+		t.Errorf("Check without names = %v", err)
+	}
+}
+
+func unwrapJoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
