@@ -208,7 +208,11 @@ type Action struct {
 	// Forget, on an Unban, makes the store drop the host's ban history
 	// in the jail along with the ban, as fail2ban's unbanip deletes the
 	// host's rows from its database: the host's next ban is a first ban
-	// again (the store keeps only the moment: BanRecord.Forgotten). Manual unbans set it; sinks treat it as any Unban. An Unban
+	// again. The store keeps a forgotten record (BanRecord.Forgotten)
+	// whose Start is the unban's Start, the moment a ban was lifted, or,
+	// when the Unban has no Start (no ban was lifted), the Start of the
+	// host's last ban, or none when it had none: a restart then counts
+	// again exactly the failures the running counter still counts. Manual unbans set it; sinks treat it as any Unban. An Unban
 	// with Forget and the zero Host, which only the store sees, forgets
 	// every host of the jail (fail2ban's unban --all).
 	Forget bool

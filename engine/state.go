@@ -54,10 +54,11 @@ type BanRecord struct {
 }
 
 // Forgotten reports whether r is what a forgetting unban (Action.Forget)
-// leaves of a host: no ban history (BanCount 0, ended), only the moment
-// it was forgotten in Start and End. A restart must still know it: the
-// failures of the host up to then were seen and dealt with, and reading
-// them again after the restart must not ban the host anew.
+// leaves of a host: no ban history (BanCount 0, ended), End the moment it
+// was forgotten, and Start the moment up to which the host's failures
+// were dealt with (a lifted ban's, or its last ban's). A restart must
+// still know it: reading those failures again must not ban the host
+// anew.
 func (r BanRecord) Forgotten() bool { return r.BanCount == 0 && r.Ended }
 
 // Running reports whether the ban is still in force at now.

@@ -175,7 +175,17 @@ func applyActions(tx *bolt.Tx, actions []*engine.Action, now time.Time) error {
 		key := hostKey(a.Host, a.HostText)
 		if a.Type == engine.Unban && a.Forget {
 			at := forgotAt(a, now)
-			r := engine.BanRecord{Jail: a.Jail, Host: a.Host, HostText: a.HostText, Start: at, End: at, Ended: true}
+			start := a.Start // a lifted ban: its failures up to now are done with
+			if start.IsZero() {
+				// No ban lifted: the counter keeps the host's failures,
+				// so the floor stays where its last ban put it.
+				old, found := get(b, a.Jail, key)
+				if !found {
+					continue
+				}
+				start = old.Start
+			}
+			r := engine.BanRecord{Jail: a.Jail, Host: a.Host, HostText: a.HostText, Start: start, End: at, Ended: true}
 			if err := b.Put(key, encodeRecord(nil, &r)); err != nil {
 				return fmt.Errorf("jail %q, host %s: forget: %w", a.Jail, a.HostText, err)
 			}
@@ -229,7 +239,8 @@ func forgotAt(a *engine.Action, now time.Time) time.Time {
 }
 
 // forgetJail replaces every record of a jail's bucket b (nil when the jail
-// has none) with a forgotten one at at (see engine.BanRecord.Forgotten).
+// has none) with a forgotten one, ended at at, keeping its Start (see
+// engine.BanRecord.Forgotten).
 func forgetJail(b *bolt.Bucket, jail string, at time.Time) error {
 	if b == nil {
 		return nil
@@ -256,7 +267,9 @@ func forgetJail(b *bolt.Bucket, jail string, at time.Time) error {
 			}
 			continue
 		}
-		r := engine.BanRecord{Jail: jail, Host: e.rec.Host, HostText: e.rec.HostText, Start: at, End: at, Ended: true}
+		// The Start stays: the bans lifted before in this commit left
+		// theirs at the lift, the others' failures are still counted.
+		r := engine.BanRecord{Jail: jail, Host: e.rec.Host, HostText: e.rec.HostText, Start: e.rec.Start, End: at, Ended: true}
 		if err := b.Put(e.key, encodeRecord(nil, &r)); err != nil {
 			return fmt.Errorf("jail %q, host %s: forget: %w", jail, r.HostText, err)
 		}

@@ -547,10 +547,11 @@ func size(t *testing.T, path string) int64 {
 }
 
 // TestForget: an Unban with Forget leaves a forgotten record of the host
-// in its jail (fail2ban's unbanip deletes its history; the moment stays,
-// at the unban's End or the store's now), with the zero Host one for every
-// host of the jail (its unban --all); other jails keep theirs, and the
-// jail works on after.
+// in its jail (fail2ban's unbanip deletes its history): at the lifted
+// ban's moment when it lifted one (its Start), else with the Start of the
+// host's last ban, or nothing for a host without a record. With the zero
+// Host it forgets every host of the jail (its unban --all), Starts kept;
+// other jails keep theirs, and the jail works on after.
 func TestForget(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, Options{})
@@ -559,18 +560,23 @@ func TestForget(t *testing.T) {
 	lifted := t0.Add(10 * time.Minute)
 	forget := &engine.Action{Type: engine.Unban, Jail: "sshd", Host: netip.MustParseAddr("192.0.2.1"), HostText: "192.0.2.1",
 		Start: lifted, End: lifted, BanCount: 1, Forget: true}
-	// Forgetting a host that has no record leaves its moment too.
-	never := &engine.Action{Type: engine.Unban, Jail: "sshd", Host: netip.MustParseAddr("192.0.2.9"), HostText: "192.0.2.9", Forget: true}
-	record(t, s, forget, never)
+	// No ban lifted (no Start): a host without a record gets none, one
+	// with a record keeps its Start.
+	never := &engine.Action{Type: engine.Unban, Jail: "sshd", Host: netip.MustParseAddr("192.0.2.9"), HostText: "192.0.2.9", End: lifted, Forget: true}
+	history := &engine.Action{Type: engine.Unban, Jail: "sshd", Host: netip.MustParseAddr("192.0.2.3"), HostText: "192.0.2.3", End: lifted, Forget: true}
+	record(t, s, forget, never, history)
 	got := byHost(t, s, "sshd")
 	if r := got["192.0.2.1"]; !r.Forgotten() || !r.Start.Equal(lifted) || !r.End.Equal(lifted) || r.Failures != 0 || len(r.Matches) != 0 {
-		t.Errorf("forgotten host: %+v", r)
+		t.Errorf("host of a lifted ban: %+v", r)
 	}
-	if r := got["192.0.2.9"]; !r.Forgotten() || r.Start.IsZero() {
-		t.Errorf("host forgotten without a record: %+v", r)
+	if r, ok := got["192.0.2.9"]; ok {
+		t.Errorf("host without a record got one: %+v", r)
 	}
-	if len(got) != 4 || got["2001:db8::2"].BanCount != 2 || got["192.0.2.3"].Forgotten() {
-		t.Errorf("sshd after forgetting one host: %+v", got)
+	if r := got["192.0.2.3"]; !r.Forgotten() || !r.Start.Equal(t0) || !r.End.Equal(lifted) {
+		t.Errorf("host forgotten without a lifted ban: %+v, want its Start kept", r)
+	}
+	if len(got) != 3 || got["2001:db8::2"].BanCount != 2 {
+		t.Errorf("sshd after forgetting: %+v", got)
 	}
 	if got := byHost(t, s, "nginx"); len(got) != 1 || got["192.0.2.1"].Forgotten() {
 		t.Errorf("nginx: %+v", got)
@@ -580,7 +586,7 @@ func TestForget(t *testing.T) {
 	all := &engine.Action{Type: engine.Unban, Jail: "sshd", Forget: true}
 	record(t, s, all, ban("sshd", "192.0.2.4", t0, time.Hour, 1))
 	got = byHost(t, s, "sshd")
-	if len(got) != 5 || got["192.0.2.4"].BanCount != 1 || got["192.0.2.4"].Forgotten() {
+	if len(got) != 4 || got["192.0.2.4"].BanCount != 1 || got["192.0.2.4"].Forgotten() {
 		t.Errorf("sshd after forgetting the jail and a new ban: %+v", got)
 	}
 	for host, r := range got {
@@ -588,9 +594,12 @@ func TestForget(t *testing.T) {
 			t.Errorf("%s not forgotten: %+v", host, r)
 		}
 	}
+	if r := got["2001:db8::2"]; !r.Start.Equal(t0) {
+		t.Errorf("forgetting the jail moved a Start: %+v", r)
+	}
 	record(t, s, all, &engine.Action{Type: engine.Unban, Jail: "none", Forget: true}) // a missing jail: no error
 	recs, err := s.Bans("sshd")
-	if len(recs) != 5 || err != nil {
+	if len(recs) != 4 || err != nil {
 		t.Errorf("sshd after forgetting it: %v, %v", recs, err)
 	}
 	for _, r := range recs {

@@ -116,14 +116,20 @@ func (s *Store) Record(actions []*engine.Action) error {
 			if at.IsZero() {
 				at = time.Now()
 			}
-			forgotten := func(r engine.BanRecord) engine.BanRecord {
-				return engine.BanRecord{Jail: a.Jail, Host: r.Host, HostText: r.HostText, Start: at, End: at, Ended: true}
+			forgotten := func(r engine.BanRecord, start time.Time) engine.BanRecord {
+				return engine.BanRecord{Jail: a.Jail, Host: r.Host, HostText: r.HostText, Start: start, End: at, Ended: true}
 			}
 			if a.Host.IsValid() {
-				recs[a.Host] = forgotten(engine.BanRecord{Host: a.Host, HostText: a.HostText})
+				old, found := recs[a.Host]
+				switch {
+				case !a.Start.IsZero(): // a lifted ban
+					recs[a.Host] = forgotten(engine.BanRecord{Host: a.Host, HostText: a.HostText}, a.Start)
+				case found: // no ban lifted: the floor stays
+					recs[a.Host] = forgotten(old, old.Start)
+				}
 			} else {
 				for h, r := range recs { // every host of the jail
-					recs[h] = forgotten(r)
+					recs[h] = forgotten(r, r.Start)
 				}
 			}
 			continue

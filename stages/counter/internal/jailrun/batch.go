@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/f2bproject/f2b/engine"
 )
@@ -61,9 +62,10 @@ func (b *Batch) AddUnsaved(ev engine.Event) {
 // history in the jail (every host's for the zero Addr): an Unban with
 // Forget (see engine.Action.Forget) for a host that has no running ban,
 // which sinks must not see.
-func (b *Batch) Forget(host netip.Addr) {
+func (b *Batch) Forget(host netip.Addr, now time.Time) {
 	if b.store != nil {
-		a := &engine.Action{Type: engine.Unban, Jail: b.jail, Host: host, Forget: true}
+		// No Start: no ban was lifted (see engine.Action.Forget).
+		a := &engine.Action{Type: engine.Unban, Jail: b.jail, Host: host, End: now, Forget: true}
 		if host.IsValid() {
 			a.HostText = host.String()
 		}

@@ -64,7 +64,7 @@ func (m *Manual) Unban(ctx context.Context, host netip.Addr) (bool, error) {
 		if banned {
 			m.Lift(host, now)
 		} else {
-			m.Batch.Forget(host)
+			m.Batch.Forget(host, now)
 		}
 		m.Forget(host)
 		if banned {
@@ -85,7 +85,7 @@ func (m *Manual) UnbanEvery(ctx context.Context) (int, error) {
 			m.Lift(host, now)
 		}
 		m.ForgetAll()
-		m.Batch.Forget(netip.Addr{})
+		m.Batch.Forget(netip.Addr{}, now)
 		return len(hosts), nil
 	})
 }

@@ -387,21 +387,34 @@ func testUnbanSurvivesRestart(t *testing.T, build Build) {
 	h.Send(Failure(hostA, at))
 	h.Send(Failure(hostA, at))
 	want(t, "ban by failures", h.Take(), "ban 192.0.2.1 #1")
+	// B has one failure and no ban: an unban of it forgets no failure,
+	// in the counter as after a restart.
+	h.Send(Failure(hostB, at))
 	time.Sleep(time.Second)
 	if ok, err := c.Unban(t.Context(), addr(hostA)); !ok || err != nil {
 		t.Fatalf("Unban = %v, %v", ok, err)
 	}
+	if ok, err := c.Unban(t.Context(), addr(hostB)); ok || err != nil {
+		t.Fatalf("Unban of B = %v, %v", ok, err)
+	}
 	want(t, "manual unban", h.Take(), "unban 192.0.2.1 #1")
+	if r, ok := store.Get(Jail, addr(hostB)); ok {
+		t.Errorf("B, never banned, has a record after the unban: %+v", r)
+	}
 	stop(t, h)
 
 	c = NewCounter(t, build, store, nil)
 	h = Start(t, c, store, 16)
 	want(t, "restart", h.Take())
-	// The same two failures, read again.
+	// The same failures, read again: A's are behind its lifted ban, B's
+	// one still counts, and a second bans B.
 	h.Send(Failure(hostA, at))
 	h.Send(Failure(hostA, at))
+	h.Send(Failure(hostB, at))
 	synctest.Wait()
 	want(t, "the failures behind the lifted ban, read again", h.Take())
+	h.Send(Failure(hostB, time.Now()))
+	want(t, "B's second failure", h.Take(), "ban 192.0.2.2 #1")
 	// New failures, after the unban, count, from a first ban.
 	time.Sleep(time.Second)
 	h.Send(Failure(hostA, time.Now()))
