@@ -165,8 +165,13 @@ func TestKill9Loop(t *testing.T) {
 	}
 	f2b, _ := os.ReadFile(e.f2bLog)
 	for _, ip := range want {
-		if n := strings.Count(string(f2b), "] Ban "+ip+"\n"); n != 1 {
-			t.Errorf("%s banned %d times (want exactly once):\n%s", ip, n, f2b)
+		// A kill between the ban's save and the sink's line leaves the
+		// ban announced by its restore alone: saved, so not lost, and
+		// not made twice.
+		n := strings.Count(string(f2b), "] Ban "+ip+"\n")
+		restored := strings.Contains(string(f2b), "] Restore Ban "+ip+"\n")
+		if n > 1 || n == 0 && !restored {
+			t.Errorf("%s banned %d times (want exactly once, or restored only):\n%s", ip, n, f2b)
 		}
 	}
 }
