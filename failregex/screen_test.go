@@ -202,3 +202,30 @@ func FuzzScreen(f *testing.F) {
 		checkScreen(t, s, res, text)
 	})
 }
+
+// BenchmarkScreenSSHD screens lines against sshd's four regexes: the
+// common line that none can match ("no"), and a failure ("yes"); the
+// per-regex checks (MayMatch of each) for comparison.
+func BenchmarkScreenSSHD(b *testing.B) {
+	res := compileScreenRegexes(b, screenRegexes[:4])
+	s := NewScreen(res)
+	lines := map[string]string{
+		"no":  "web1 sshd[23851]: Accepted publickey for alice from 192.0.2.150 port 1033 ssh2: ED25519 SHA256:q1w2e3r4t5y6u7i8o9p0",
+		"yes": "web1 sshd[23753]: Failed password for postgres from 198.18.3.145 port 8812 ssh2",
+	}
+	for _, name := range []string{"no", "yes"} {
+		line := lines[name]
+		b.Run("screen/"+name, func(b *testing.B) {
+			for b.Loop() {
+				s.May(line, ^uint64(0))
+			}
+		})
+		b.Run("each/"+name, func(b *testing.B) {
+			for b.Loop() {
+				for _, r := range res {
+					r.MayMatch(line)
+				}
+			}
+		})
+	}
+}
