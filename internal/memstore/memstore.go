@@ -127,7 +127,7 @@ func (s *Store) Record(actions []*engine.Action) error {
 				case found: // no ban lifted: the floor stays
 					recs[a.Host] = forgotten(old, old.Start)
 				}
-			} else {
+			} else if a.HostText == "" {
 				for h, r := range recs { // every host of the jail
 					recs[h] = forgotten(r, r.Start)
 				}

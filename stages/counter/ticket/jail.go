@@ -190,7 +190,7 @@ func (c *Counter) lift(host netip.Addr, now time.Time) {
 	info := b.info()
 	c.mu.Unlock()
 	c.stats.Unbans.Add(1)
-	c.batch.Add(jailrun.LiftedUnban(c.jail, info, b.fields, now))
+	c.batch.Add(jailrun.ManualUnban(c.jail, info, b.fields, now))
 }
 
 // FindTime implements engine.Windowed: how far back the counter looks, so

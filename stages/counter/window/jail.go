@@ -144,7 +144,7 @@ func (c *Counter) lift(host netip.Addr, now time.Time) {
 	c.active.Remove(b)
 	c.mu.Unlock()
 	c.stats.Unbans.Add(1)
-	c.batch.Add(jailrun.LiftedUnban(c.jail, b.info(), b.fields, now))
+	c.batch.Add(jailrun.ManualUnban(c.jail, b.info(), b.fields, now))
 }
 
 // FindTime implements engine.Windowed: how far back the counter looks, so

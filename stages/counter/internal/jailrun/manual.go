@@ -29,7 +29,7 @@ type Manual struct {
 	// IsBanned reports whether host has a running ban.
 	IsBanned func(host netip.Addr) bool
 	// Lift ends the running ban of host at now, before its time, and
-	// queues its unban (see LiftedUnban).
+	// queues its unban (see ManualUnban).
 	Lift func(host netip.Addr, now time.Time)
 	// Running returns the hosts with a running ban, in ban order.
 	Running func() []netip.Addr
@@ -163,10 +163,10 @@ func EndedUnban(jail string, info engine.BanInfo, fields map[string]string) engi
 	}
 }
 
-// LiftedUnban is the unban of a ban lifted by hand at now: Start and End
+// ManualUnban is the unban of a ban lifted by hand at now: Start and End
 // are both now, the moment it was lifted; the rest repeats the ban. It
 // forgets the host's ban history, as a manual unban does (Action.Forget).
-func LiftedUnban(jail string, info engine.BanInfo, fields map[string]string, now time.Time) engine.Event {
+func ManualUnban(jail string, info engine.BanInfo, fields map[string]string, now time.Time) engine.Event {
 	return engine.Event{
 		Kind: engine.KindAction,
 		Time: now,
