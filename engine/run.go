@@ -165,18 +165,9 @@ func (g *Graph) forward(ctx context.Context, n *node, out <-chan Event, ins map[
 	}
 	for ev := range out {
 		for _, t := range targets {
-			// A send that does not wait skips the select's locking of
-			// both channels.
-			select {
-			case t <- ev:
-				continue
-			default:
-			}
-			select {
-			case t <- ev:
-			case <-ctx.Done():
-				// Hard stop: keep reading out so the stage can return.
-			}
+			// After a hard stop Send gives up at once: keep reading out
+			// so the stage can return.
+			Send(ctx, t, ev)
 		}
 	}
 }
