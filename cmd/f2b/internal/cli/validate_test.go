@@ -7,13 +7,30 @@ import (
 	"testing"
 )
 
+// checkEnvFails writes the pipeline src, checks that `f2b validate` takes
+// it and `f2b validate --check-env` does not, and returns its path and
+// what --check-env printed on standard error.
+func checkEnvFails(t *testing.T, src string) (path, stderr string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "p.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "validate", path); code != ExitOK {
+		t.Fatalf("validate: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := run(t, "validate", "--check-env", path)
+	if code != ExitInvalid {
+		t.Fatalf("validate --check-env: exit %d, want %d\n%s", code, ExitInvalid, stderr)
+	}
+	return path, stderr
+}
+
 // TestValidateCheckEnv: --check-env reports a program a sink runs that is
 // not installed, at the element naming it; without the flag the pipeline
 // is valid.
 func TestValidateCheckEnv(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "p.hcl")
-	src := `source "file" "a" {
+	p, stderr := checkEnvFails(t, `source "file" "a" {
   paths = ["/var/log/auth.log"]
 }
 matcher "regex" "m" {
@@ -28,17 +45,7 @@ sink "exec" "fw" {
   ban    = ["f2b-no-such-tool", "add", "{ip}"]
   unban  = ["sh", "-c", "true"]
 }
-`
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, stderr := run(t, "validate", p); code != ExitOK {
-		t.Fatalf("validate: exit %d\n%s", code, stderr)
-	}
-	code, _, stderr := run(t, "validate", "--check-env", p)
-	if code != ExitInvalid {
-		t.Fatalf("validate --check-env: exit %d, want %d\n%s", code, ExitInvalid, stderr)
-	}
+`)
 	for _, want := range []string{p + ":13:13: Missing on this machine", "Program f2b-no-such-tool is not installed"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -53,9 +60,7 @@ sink "exec" "fw" {
 // counter's ignore list that does not resolve, at that element; "self"
 // and addresses need nothing.
 func TestValidateCheckEnvIgnoreName(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "p.hcl")
-	src := `source "file" "a" {
+	p, stderr := checkEnvFails(t, `source "file" "a" {
   paths = ["/var/log/auth.log"]
 }
 matcher "regex" "m" {
@@ -66,17 +71,7 @@ counter "window" "c" {
   inputs = [matcher.m]
   ignore = ["self", "10.0.0.0/8", "no-such-host.invalid"]
 }
-`
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, stderr := run(t, "validate", p); code != ExitOK {
-		t.Fatalf("validate: exit %d\n%s", code, stderr)
-	}
-	code, _, stderr := run(t, "validate", "--check-env", p)
-	if code != ExitInvalid {
-		t.Fatalf("validate --check-env: exit %d, want %d\n%s", code, ExitInvalid, stderr)
-	}
+`)
 	for _, want := range []string{p + ":10:35: Missing on this machine", `Host name "no-such-host.invalid" does not resolve here`} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
